@@ -1,0 +1,1 @@
+"""Registered benchmarks; ``python -m benchmarks`` (or ``make bench``) runs them all."""

@@ -1,0 +1,152 @@
+"""Pinhole camera geometry: the only place where intrinsics are scaled and pixels meet rays.
+
+Conventions (REP 103 optical frame): x right, y down, z forward; depth is planar z in metres.
+Pixel coordinates follow OpenCV/ROS: the centre of pixel (u, v) = (0, 0) is at (0.0, 0.0).
+Resizing an image by ``s`` moves a point at u to ``(u + 0.5) * s - 0.5`` (what ``cv2.resize`` and
+``torch.nn.functional.interpolate(align_corners=False)`` do), so the principal point scales the same
+way. image_proc's resize uses ``cx * s`` instead, which is off by ``(s - 1) / 2`` pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+
+try:  # torch is optional for pure-numpy users of this module (e.g. message tools)
+    import torch
+except ImportError:  # pragma: no cover - the project always installs torch
+    torch = None
+
+
+@dataclass(frozen=True)
+class CameraIntrinsics:
+    """Pinhole intrinsics of an image of ``width`` x ``height`` pixels (no distortion)."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        values = {"fx": self.fx, "fy": self.fy, "cx": self.cx, "cy": self.cy}
+        for name, value in values.items():
+            if not np.isfinite(value):
+                raise ValueError(f"camera intrinsics {name}={value} is not finite")
+        if self.fx <= 0 or self.fy <= 0:
+            raise ValueError(f"camera intrinsics need positive focal lengths, got fx={self.fx}, fy={self.fy}")
+        if int(self.width) <= 0 or int(self.height) <= 0:
+            raise ValueError(f"camera intrinsics need a positive size, got {self.width}x{self.height}")
+
+    def scaled_to(self, width: int, height: int) -> "CameraIntrinsics":
+        """Intrinsics of the same camera after resizing the image to ``width`` x ``height``."""
+        sx, sy = width / self.width, height / self.height
+        return CameraIntrinsics(
+            fx=self.fx * sx,
+            fy=self.fy * sy,
+            cx=(self.cx + 0.5) * sx - 0.5,
+            cy=(self.cy + 0.5) * sy - 0.5,
+            width=int(width),
+            height=int(height),
+        )
+
+    def cropped(self, x0: int, y0: int, width: int, height: int) -> "CameraIntrinsics":
+        """Intrinsics of the sub-image whose top-left pixel is (x0, y0) in this image."""
+        if x0 < 0 or y0 < 0 or x0 + width > self.width or y0 + height > self.height:
+            raise ValueError(
+                f"crop x0={x0} y0={y0} {width}x{height} leaves the {self.width}x{self.height} image"
+            )
+        return CameraIntrinsics(self.fx, self.fy, self.cx - x0, self.cy - y0, int(width), int(height))
+
+    def matrix(self) -> np.ndarray:
+        """The 3x3 camera matrix K (float64)."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+    @classmethod
+    def from_matrix(cls, K: np.ndarray, width: int, height: int) -> "CameraIntrinsics":
+        K = np.asarray(K, dtype=np.float64).reshape(3, 3)
+        return cls(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), int(width), int(height))
+
+
+@lru_cache(maxsize=16)
+def pixel_rays(intr: CameraIntrinsics) -> np.ndarray:
+    """(H, W, 2) float32 table of (x/z, y/z) for every pixel, computed once per intrinsics."""
+    u = (np.arange(intr.width, dtype=np.float64) - intr.cx) / intr.fx
+    v = (np.arange(intr.height, dtype=np.float64) - intr.cy) / intr.fy
+    rays = np.empty((intr.height, intr.width, 2), dtype=np.float32)
+    rays[..., 0] = u[None, :]
+    rays[..., 1] = v[:, None]
+    rays.setflags(write=False)
+    return rays
+
+
+def backproject(depth: np.ndarray, intr: CameraIntrinsics) -> np.ndarray:
+    """(H, W) planar depth in metres -> (H, W, 3) float32 points; invalid (NaN) depth stays NaN."""
+    depth = np.asarray(depth, dtype=np.float32)
+    if depth.shape != (intr.height, intr.width):
+        raise ValueError(
+            f"depth of shape {depth.shape} does not match intrinsics {intr.width}x{intr.height}"
+        )
+    rays = pixel_rays(intr)
+    points = np.empty(depth.shape + (3,), dtype=np.float32)
+    np.multiply(rays[..., 0], depth, out=points[..., 0])
+    np.multiply(rays[..., 1], depth, out=points[..., 1])
+    points[..., 2] = depth
+    return points
+
+
+# ----------------------------------------------------------------------------------------------
+# torch, batched and differentiable (renderer, warping in the self-supervised loss)
+
+
+def intrinsics_tensor(intrs: CameraIntrinsics | Sequence[CameraIntrinsics], device=None) -> "torch.Tensor":
+    """(B, 3, 3) float32 K matrices."""
+    if isinstance(intrs, CameraIntrinsics):
+        intrs = [intrs]
+    K = np.stack([i.matrix() for i in intrs]).astype(np.float32)
+    return torch.from_numpy(K).to(device)
+
+
+def _pixel_grid(height: int, width: int, like: "torch.Tensor") -> "torch.Tensor":
+    """(1, 3, H, W) homogeneous pixel coordinates (u, v, 1)."""
+    v, u = torch.meshgrid(
+        torch.arange(height, device=like.device, dtype=like.dtype),
+        torch.arange(width, device=like.device, dtype=like.dtype),
+        indexing="ij",
+    )
+    return torch.stack([u, v, torch.ones_like(u)])[None]
+
+
+def backproject_torch(depth: "torch.Tensor", K: "torch.Tensor") -> "torch.Tensor":
+    """(B, 1, H, W) depth and (B, 3, 3) K -> (B, 3, H, W) points in the camera frame."""
+    batch, _, height, width = depth.shape
+    pixels = _pixel_grid(height, width, depth).reshape(1, 3, -1)
+    rays = torch.linalg.inv(K.to(depth.dtype)) @ pixels
+    return (rays * depth.reshape(batch, 1, -1)).reshape(batch, 3, height, width)
+
+
+def transform_points_torch(points: "torch.Tensor", T: "torch.Tensor") -> "torch.Tensor":
+    """Apply (B, 4, 4) rigid transforms to (B, 3, H, W) points."""
+    batch, _, height, width = points.shape
+    T = T.to(points.dtype)
+    flat = points.reshape(batch, 3, -1)
+    return (T[:, :3, :3] @ flat + T[:, :3, 3:]).reshape(batch, 3, height, width)
+
+
+def project_torch(points: "torch.Tensor", K: "torch.Tensor", eps: float = 1e-6):
+    """(B, 3, H, W) camera-frame points -> pixel coordinates (B, 2, H, W) and depth z (B, 1, H, W)."""
+    batch, _, height, width = points.shape
+    pixels = K.to(points.dtype) @ points.reshape(batch, 3, -1)
+    z = pixels[:, 2:3]
+    uv = pixels[:, :2] / z.clamp(min=eps)
+    return uv.reshape(batch, 2, height, width), z.reshape(batch, 1, height, width)
+
+
+def pixel_grid_to_normalized(uv: "torch.Tensor", width: int, height: int) -> "torch.Tensor":
+    """Pixel coordinates (B, 2, H, W) -> grid for ``grid_sample(..., align_corners=False)``, (B, H, W, 2)."""
+    scale = uv.new_tensor([2.0 / width, 2.0 / height]).view(1, 2, 1, 1)
+    grid = (uv + 0.5) * scale - 1.0
+    return grid.permute(0, 2, 3, 1)

@@ -1,0 +1,147 @@
+"""PointCloud2 packing from numpy in one buffer, and reading fields back by name.
+
+Layout (PCL-compatible, ros_anchors.md §8.4): x, y, z at 0/4/8, ``boundary`` in the padding slot at
+12, ``rgb`` at 16 (float32 holding 0x00RRGGBB), ``confidence`` at 20, point_step 32 (16 when only
+x, y, z, boundary). Readers that look fields up by name (RViz, PCL ``fromROSMsg``) keep working.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from modot_ros.messages import MessageError, byte_payload
+
+FLOAT32 = 7  # sensor_msgs/PointField datatypes
+POINTFIELD_DTYPES = {1: "i1", 2: "u1", 3: "<i2", 4: "<u2", 5: "<i4", 6: "<u4", 7: "<f4", 8: "<f8"}
+FIELD_OFFSETS = {"x": 0, "y": 4, "z": 8, "boundary": 12, "rgb": 16, "confidence": 20}
+
+
+@dataclass(frozen=True)
+class CloudBuffer:
+    """A packed cloud: everything a PointCloud2 needs except the header."""
+
+    height: int
+    width: int
+    point_step: int
+    fields: tuple[tuple[str, int], ...]  # (name, offset), all FLOAT32, count 1
+    data: np.ndarray  # uint8, height * width * point_step bytes
+    is_dense: bool
+
+    @property
+    def row_step(self) -> int:
+        return self.width * self.point_step
+
+
+def _check_shape(name: str, values: np.ndarray | None, shape: tuple[int, ...]) -> None:
+    if values is not None and values.shape[: len(shape)] != shape:
+        raise ValueError(f"cloud field '{name}' has shape {values.shape}, expected {shape}")
+
+
+def pack_pointcloud(
+    xyz: np.ndarray,
+    *,
+    rgb: np.ndarray | None = None,
+    boundary: np.ndarray | None = None,
+    confidence: np.ndarray | None = None,
+    organized: bool = True,
+    decimation: int = 1,
+) -> CloudBuffer:
+    """Pack (H, W, 3) points (NaN = invalid) plus optional per-pixel fields into one buffer.
+
+    organized: keep the H x W grid with NaN points (is_dense false, like depth_image_proc);
+    otherwise keep only finite points in a 1 x N cloud (is_dense true).
+    decimation: keep every Nth pixel in u and v.
+    """
+    if xyz.ndim != 3 or xyz.shape[2] != 3:
+        raise ValueError(f"points must have shape (H, W, 3), got {xyz.shape}")
+    if decimation < 1:
+        raise ValueError(f"decimation must be >= 1, got {decimation}")
+    height, width = xyz.shape[:2]
+    for name, values in (("rgb", rgb), ("boundary", boundary), ("confidence", confidence)):
+        _check_shape(name, values, (height, width))
+    picked = np.s_[::decimation, ::decimation]
+    xyz = xyz[picked]
+    keep = None if organized else np.isfinite(xyz).all(axis=2)
+
+    def select(values):  # decimate, then drop invalid points for unorganized clouds
+        values = values[picked]
+        return values if keep is None else values[keep]
+
+    points = select(xyz)
+    grid = points.shape[:-1]
+    names = ["x", "y", "z", "boundary"]
+    names += [name for name, values in (("rgb", rgb), ("confidence", confidence)) if values is not None]
+    point_step = 16 if names == ["x", "y", "z", "boundary"] else 32
+    floats = np.zeros(grid + (point_step // 4,), dtype=np.float32)
+    floats[..., 0:3] = points
+    if boundary is not None:
+        floats[..., 3] = select(boundary)
+    if confidence is not None:
+        floats[..., 5] = select(confidence)
+    if rgb is not None:  # little-endian 0x00RRGGBB: bytes B, G, R, 0 at offset 16
+        colour_bytes = floats.view(np.uint8).reshape(grid + (point_step,))
+        colour_bytes[..., 16:19] = select(rgb)[..., ::-1]
+    cloud_h, cloud_w = grid if organized else (1, grid[0])
+    return CloudBuffer(
+        height=cloud_h,
+        width=cloud_w,
+        point_step=point_step,
+        fields=tuple((name, FIELD_OFFSETS[name]) for name in names),
+        data=floats.reshape(-1).view(np.uint8),
+        is_dense=not organized,
+    )
+
+
+def cloud_to_msg(cloud: CloudBuffer, header: Any, cloud_type: type, field_type: type) -> Any:
+    """Build a PointCloud2 of ``cloud_type`` (rclpy or rosbags class) around the packed buffer."""
+    fields = [field_type(name=name, offset=offset, datatype=FLOAT32, count=1) for name, offset in cloud.fields]
+    return cloud_type(
+        header=header,
+        height=cloud.height,
+        width=cloud.width,
+        fields=fields,
+        is_bigendian=False,
+        point_step=cloud.point_step,
+        row_step=cloud.row_step,
+        data=byte_payload(cloud_type, cloud.data),
+        is_dense=cloud.is_dense,
+    )
+
+
+def read_cloud_fields(msg: Any) -> dict[str, np.ndarray]:
+    """Every field of a PointCloud2 as an (H, W) (or (H, W, count)) array, looked up by name."""
+    if msg.is_bigendian:
+        raise MessageError("big-endian PointCloud2 (is_bigendian=true) is not supported")
+    formats = {}
+    for field in msg.fields:
+        if field.datatype not in POINTFIELD_DTYPES:
+            raise MessageError(f"PointField '{field.name}' has unknown datatype={field.datatype}")
+        base = POINTFIELD_DTYPES[field.datatype]
+        formats[field.name] = (field.offset, base if field.count <= 1 else f"({field.count},){base}")
+    dtype = np.dtype(
+        {
+            "names": list(formats),
+            "formats": [f for _, f in formats.values()],
+            "offsets": [o for o, _ in formats.values()],
+            "itemsize": int(msg.point_step),
+        }
+    )
+    height, width, row_step = int(msg.height), int(msg.width), int(msg.row_step)
+    data = np.frombuffer(msg.data, dtype=np.uint8)
+    if row_step < width * msg.point_step or data.size < row_step * height:
+        raise MessageError(
+            f"PointCloud2 data has {data.size} bytes, too few for height={height} row_step={row_step}"
+        )
+    rows = data[: row_step * height].reshape(height, row_step)[:, : width * msg.point_step]
+    points = np.ascontiguousarray(rows).view(dtype).reshape(height, width)
+    return {name: points[name] for name in formats}
+
+
+def unpack_rgb(packed: np.ndarray) -> np.ndarray:
+    """float32 0x00RRGGBB -> (..., 3) uint8 RGB."""
+    colour = np.ascontiguousarray(packed, dtype=np.float32).view(np.uint32)
+    return np.stack([(colour >> 16) & 255, (colour >> 8) & 255, colour & 255], axis=-1).astype(np.uint8)
+
+
