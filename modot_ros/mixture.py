@@ -1,0 +1,139 @@
+"""Per-pixel depth mixture: parameter activations, resampling and read-outs (torch; shared by
+inference and training).
+
+Parameter layout (``params``, (B, C, H, W), fp32):
+* mixture head, C = 5: ``[mu_1, mu_2, sigma_1, sigma_2, w_1]``: means and std-devs of two
+  Gaussians over *canonical inverse depth* (1/m), weight of component 1 (component 2 has 1 - w_1).
+* regression head, C = 1: ``[mu]``, canonical inverse depth.
+Multiply canonical depth by ``scale = fx_net / canonical_focal`` for metric depth (see
+``modot_ros.model.canonical``). Digest: reference/mixture_depth.md §2.1, §2.2, §7.
+
+Rule: resample the *parameters* (``resize_params``) to the output grid, then read out; never
+interpolate a read-out depth (that re-creates ramps and flying pixels at boundaries).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+LOG_SIGMA_RANGE = (-10.0, 3.0)  # keeps sigma^2 finite in fp32 and the NLL well conditioned
+
+
+class Readout(NamedTuple):
+    """Read-outs, each (B, 1, H, W) fp32, depths in metres when a scale is given."""
+
+    depth: torch.Tensor        # mean of the heaviest component (sharp edges)
+    depth_mean: torch.Tensor   # 1 / weighted-mean inverse depth (blurry; comparison only)
+    sigma: torch.Tensor        # within-surface std of depth: scale * sigma_k* / mu_k*^2 (NaN: regression)
+    ambiguity: torch.Tensor    # 1 - max weight, in [0, 0.5] (0 for regression)
+    confidence: torch.Tensor   # max weight * exp(-sigma_k*/mu_k*), in (0, 1] (1 for regression)
+    total_sigma: torch.Tensor  # total mixture std of depth (law of total variance, delta method)
+
+
+def inverse_depth_range(min_depth: float, max_depth: float) -> tuple[float, float]:
+    """Range of the means in inverse depth: [1/max_depth, 1/min_depth]."""
+    return 1.0 / max_depth, 1.0 / min_depth
+
+
+def activate(raw: torch.Tensor, min_depth: float, max_depth: float) -> torch.Tensor:
+    """Map raw head channels (5 mixture or 1 regression) to parameters, always in fp32.
+
+    mu = lo + (hi - lo) * sigmoid(x) in [1/max_depth, 1/min_depth]; sigma = exp(clamp(x));
+    w_1 = sigmoid(x).
+    """
+    raw = raw.float()  # sigma^2 underflows in fp16: activations and read-outs stay fp32
+    lo, hi = inverse_depth_range(min_depth, max_depth)
+    if raw.shape[1] == 1:
+        return lo + (hi - lo) * torch.sigmoid(raw)
+    if raw.shape[1] != 5:
+        raise ValueError(f"depth head must have 1 or 5 channels, got {raw.shape[1]}")
+    mu = lo + (hi - lo) * torch.sigmoid(raw[:, 0:2])
+    sigma = torch.exp(raw[:, 2:4].clamp(*LOG_SIGMA_RANGE))
+    return torch.cat([mu, sigma, torch.sigmoid(raw[:, 4:5])], dim=1)
+
+
+def resize_params(params: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinearly resample parameters to ``size`` = (H, W) (pixel-centre aligned)."""
+    if tuple(params.shape[-2:]) == tuple(size):
+        return params
+    return F.interpolate(params.float(), size=size, mode="bilinear", align_corners=False)
+
+
+def is_mixture(params: torch.Tensor) -> bool:
+    return params.shape[1] == 5
+
+
+def split(params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(mu (B,2,H,W), sigma (B,2,H,W), weights (B,2,H,W)) of a mixture."""
+    w1 = params[:, 4:5]
+    return params[:, 0:2], params[:, 2:4], torch.cat([w1, 1.0 - w1], dim=1)
+
+
+def dominant_index(params: torch.Tensor) -> torch.Tensor:
+    """Index (B,1,H,W, int64) of the heaviest component; ties go to component 1."""
+    return (params[:, 4:5] < 0.5).long()
+
+
+def dominant_inverse_depth(params: torch.Tensor) -> torch.Tensor:
+    """Mean of the heaviest component (B,1,H,W); for regression the single channel."""
+    if not is_mixture(params):
+        return params
+    return params[:, 0:2].gather(1, dominant_index(params))
+
+
+def mean_inverse_depth(params: torch.Tensor) -> torch.Tensor:
+    """Weighted mean of the component means (B,1,H,W)."""
+    if not is_mixture(params):
+        return params
+    mu, _, weights = split(params)
+    return (weights * mu).sum(1, keepdim=True)
+
+
+def total_variance(params: torch.Tensor) -> torch.Tensor:
+    """Mixture variance of inverse depth: sum_k w_k (sigma_k^2 + (mu_k - mu_bar)^2)."""
+    if not is_mixture(params):
+        return torch.zeros_like(params)
+    mu, sigma, weights = split(params)
+    mu_bar = (weights * mu).sum(1, keepdim=True)
+    return (weights * (sigma.square() + (mu - mu_bar).square())).sum(1, keepdim=True)
+
+
+def ambiguity(params: torch.Tensor) -> torch.Tensor:
+    """Boundary ambiguity 1 - max_k w_k in [0, 0.5]."""
+    if not is_mixture(params):
+        return torch.zeros_like(params)
+    w1 = params[:, 4:5]
+    return 1.0 - torch.maximum(w1, 1.0 - w1)
+
+
+def dominant_sigma(params: torch.Tensor) -> torch.Tensor:
+    """Inverse-depth std of the heaviest component (NaN for regression)."""
+    if not is_mixture(params):
+        return torch.full_like(params, float("nan"))
+    return params[:, 2:4].gather(1, dominant_index(params))
+
+
+def _scale(scale: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
+    scale = torch.as_tensor(scale, dtype=torch.float32, device=like.device)
+    return scale.reshape(-1, 1, 1, 1) if scale.ndim == 1 else scale
+
+
+def readout(params: torch.Tensor, scale: torch.Tensor | float = 1.0) -> Readout:
+    """All read-outs from (already resampled) parameters; ``scale`` (float or (B,)) maps canonical
+    depth to metric depth (= fx_net / canonical_focal)."""
+    params = params.float()
+    s = _scale(scale, params)
+    mu_star = dominant_inverse_depth(params)
+    sigma_star = dominant_sigma(params)
+    mu_bar = mean_inverse_depth(params)
+    amb = ambiguity(params)
+    if is_mixture(params):
+        confidence = (1.0 - amb) * torch.exp(-sigma_star / mu_star)
+    else:
+        confidence = torch.ones_like(mu_star)
+    # Delta method: z = s / mu  =>  std_z = s * std_mu / mu^2.
+    return Readout(depth=s / mu_star, depth_mean=s / mu_bar, sigma=s * sigma_star / mu_star.square(),
+                   ambiguity=amb, confidence=confidence,
+                   total_sigma=s * total_variance(params).sqrt() / mu_bar.square())

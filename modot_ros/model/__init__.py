@@ -1,0 +1,1 @@
+"""Network blocks: encoder, decoders, CASM, heads and the assembled ``DepthBoundaryNet``."""
