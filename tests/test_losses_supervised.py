@@ -73,7 +73,7 @@ def test_balanced_bce_weights_by_hand():
 
 
 def test_balanced_bce_loss_by_hand_with_side_output_upsampling():
-    """Zero logits give w*ln2; a coarse side output is upsampled to GT size and weighted by beta."""
+    """Zero logits give w*ln2; a coarse side output is upsampled to GT size, weighted by beta."""
     gt = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
     per_map = (0.75 + 3 * 1.1 * 1.1 * 0.25) * math.log(2) / 4
     side = torch.zeros(1, 1, 1, 1)  # 1x1 side output, upsampled to 2x2
@@ -146,7 +146,7 @@ def test_loss_config_rejects_unknown_form():
         LossConfig(obdcl_form="orignal")
 
 
-# ---------------------------------------------------------------- mixture NLL (mixture_depth.md §6, §8.C.5)
+# ---------------------------------------------------- mixture NLL (mixture_depth.md §6, §8.C.5)
 
 def _gaussian_nll(y, mu, sigma):
     return 0.5 * ((y - mu) / sigma) ** 2 + torch.log(sigma) + 0.5 * math.log(2 * math.pi)
@@ -168,11 +168,12 @@ def test_mixture_nll_two_components_by_hand():
     mu, sigma = torch.tensor([[[[0.45]], [[0.8]]]]), torch.tensor([[[[0.1]], [[0.3]]]])
     pi = torch.tensor([[[[0.3]], [[0.7]]]])
     dens = (pi * torch.exp(-_gaussian_nll(0.5, mu.double(), sigma.double()))).sum()
-    assert mixture_nll_loss(mu, sigma, pi, gt).item() == pytest.approx(-math.log(dens.item()), rel=1e-5)
+    expected = -math.log(dens.item())
+    assert mixture_nll_loss(mu, sigma, pi, gt).item() == pytest.approx(expected, rel=1e-5)
 
 
 def test_mixture_nll_gradient_moves_mean_to_gt_and_ignores_nan():
-    """Descent moves the dominant mean towards 1/gt; NaN GT and weight 1/0 give finite gradients."""
+    """Descent moves the dominant mean to 1/gt; NaN GT and weights 1/0 keep gradients finite."""
     gt = torch.tensor([[[[2.0, float("nan")]]]])
     mu = torch.tensor([[[[0.4, 0.4]], [[0.9, 0.9]]]], requires_grad=True)
     sigma = torch.full((1, 2, 1, 2), 0.1)
@@ -189,4 +190,5 @@ def test_mixture_nll_rejects_wrong_shapes():
     """A three-component head is rejected with a message naming the expected shapes."""
     gt = torch.ones(1, 1, 2, 2)
     with pytest.raises(LossInputError, match=r"\(B,2,H,W\)"):
-        mixture_nll_loss(torch.ones(1, 3, 2, 2), torch.ones(1, 3, 2, 2), torch.ones(1, 1, 2, 2), gt)
+        three = torch.ones(1, 3, 2, 2)
+        mixture_nll_loss(three, three, torch.ones(1, 1, 2, 2), gt)

@@ -47,7 +47,8 @@ class LossConfig:
     silog_scale: factor on the SILog square root; MoDOT uses 1 (no x10, §2.1).
     ob_weight: lambda_ob on the summed OB BCE terms (§2: 1.0 synthetic, 5.0 NYUD).
     side_weights: beta_k per OB output in list order [side0..side3, final] (§2).
-    bce_neg_lambda: lambda_neg in w- = 1.1 * lambda_neg * N+/N (§2.2: 1.1 Hypersim/NYUD, 1.7 OB-FUTURE).
+    bce_neg_lambda: lambda_neg in w- = 1.1 * lambda_neg * N+/N
+        (§2.2: 1.1 Hypersim/NYUD, 1.7 OB-FUTURE).
     obdcl_weight: multiplier on the OBDCL total (the 0.1 inner weights are in obdcl_loss).
     obdcl_form: "original" reproduces §2.3; "improved" applies the §8.6 fixes.
     obdcl_smooth: include the off-boundary smoothness term (off for Hypersim in §2).
@@ -98,7 +99,8 @@ def _zero_like_graph(t: torch.Tensor) -> torch.Tensor:
 
 
 def silog_loss(pred_depth: torch.Tensor, gt_depth: torch.Tensor, valid: torch.Tensor | None = None,
-               variance_focus: float = 0.85, scale: float = 1.0, eps: float = 1e-6) -> torch.Tensor:
+               variance_focus: float = 0.85, scale: float = 1.0,
+               eps: float = 1e-6) -> torch.Tensor:
     """Scale-invariant log loss, modot.md §2.1 (square-root form, **no x10** by default).
 
     ``L = scale * sqrt(max(mean(g^2) - variance_focus * mean(g)^2, 1e-13))`` with
@@ -107,7 +109,8 @@ def silog_loss(pred_depth: torch.Tensor, gt_depth: torch.Tensor, valid: torch.Te
     """
     _check_4d("pred_depth", pred_depth)
     if pred_depth.shape != gt_depth.shape:
-        raise LossInputError(f"pred_depth {tuple(pred_depth.shape)} != gt_depth {tuple(gt_depth.shape)}")
+        raise LossInputError(f"pred_depth {tuple(pred_depth.shape)} != "
+                             f"gt_depth {tuple(gt_depth.shape)}")
     mask = valid_depth_mask(gt_depth, valid)
     if not bool(mask.any()):
         return _zero_like_graph(pred_depth)
@@ -145,7 +148,8 @@ def balanced_bce_loss(logits_list: Sequence[torch.Tensor], gt_boundary: torch.Te
     _check_4d("gt_boundary", gt_boundary)
     logits_list = list(logits_list)
     if len(logits_list) != len(side_weights):
-        raise LossInputError(f"{len(logits_list)} OB outputs but {len(side_weights)} side_weights; "
+        raise LossInputError(f"{len(logits_list)} OB outputs but {len(side_weights)} "
+                             "side_weights; "
                              "pass one weight per output")
     weights = balanced_bce_weights(gt_boundary, neg_lambda)
     target = torch.where(gt_boundary == 1, 1.0, 0.0).to(torch.float32)
@@ -192,40 +196,49 @@ def obdcl_loss(depth: torch.Tensor, boundary: torch.Tensor, form: ObdclForm = "i
     """
     _check_4d("depth", depth)
     if boundary.shape != depth.shape:
-        raise LossInputError(f"boundary {tuple(boundary.shape)} must match depth {tuple(depth.shape)}")
+        raise LossInputError(f"boundary {tuple(boundary.shape)} must match "
+                             f"depth {tuple(depth.shape)}")
     if form not in ("original", "improved"):
         raise LossInputError(f"form={form!r}; use 'original' or 'improved'")
     m = (boundary > 0.5).to(torch.float32)
-    if form == "original":
-        d, mode, sat = depth.float(), "constant", 1.0 if saturation is None else saturation
-    else:
-        d, mode, sat = torch.log(depth.float().clamp_min(eps)), "replicate", (
-            0.1 if saturation is None else saturation)
+    original = form == "original"
+    if saturation is None:
+        saturation = 1.0 if original else 0.1
+    d = depth.float() if original else torch.log(depth.float().clamp_min(eps))
+    mode = "constant" if original else "replicate"
+    loss = disc_weight * _obdcl_discontinuity(d, m, mode, original, saturation)
+    if smooth:
+        loss = loss + smooth_weight * _obdcl_smoothness(d, m, mode, original)
+    return loss
+
+
+def _obdcl_discontinuity(d: torch.Tensor, m: torch.Tensor, mode: str, original: bool,
+                         saturation: float) -> torch.Tensor:
+    """``sum M (1 - clip(delta / saturation, 0, 1))`` / (B*H*W (original) or sum M (improved))."""
     dv = (_shift(d, -1, 0, mode) - _shift(d, 1, 0, mode)).abs()
     dh = (_shift(d, 0, -1, mode) - _shift(d, 0, 1, mode)).abs()
-    delta = torch.minimum(dv, dh) if form == "original" else torch.maximum(dv, dh)
-    penalty = m * (1.0 - (delta / sat).clamp(0.0, 1.0))
-    if form == "original":
-        loss = disc_weight * penalty.sum() / m.numel()
-    else:
-        loss = disc_weight * penalty.sum() / m.sum().clamp_min(1.0)
-    if not smooth:
-        return loss
-    smooth_sum = torch.zeros((), device=depth.device)
-    pair_count = torch.zeros((), device=depth.device)
+    delta = torch.minimum(dv, dh) if original else torch.maximum(dv, dh)
+    penalty = (m * (1.0 - (delta / saturation).clamp(0.0, 1.0))).sum()
+    return penalty / (m.numel() if original else m.sum().clamp_min(1.0))
+
+
+def _obdcl_smoothness(d: torch.Tensor, m: torch.Tensor, mode: str, original: bool) -> torch.Tensor:
+    """4-neighbour ``|D - D_n|`` off the boundary (see :func:`obdcl_loss` for both forms)."""
+    total = d.new_zeros(())
+    pairs = d.new_zeros(())
     for dy, dx in _NEIGHBOURS:
         diff = (d - _shift(d, dy, dx, mode)).abs()
-        if form == "original":
-            smooth_sum = smooth_sum + ((1.0 - m) * diff).sum()
+        if original:
+            total = total + ((1.0 - m) * diff).sum()
         else:
             pair = (1.0 - m) * (1.0 - _shift(m, dy, dx, "replicate"))
-            smooth_sum = smooth_sum + (pair * diff).sum()
-            pair_count = pair_count + pair.sum()
-    if form == "original":
-        return loss + smooth_weight * smooth_sum / m.numel()
+            total = total + (pair * diff).sum()
+            pairs = pairs + pair.sum()
+    if original:
+        return total / m.numel()
     # Pairs are counted per direction, so this is the mean over off-boundary pixels of the
     # 4-neighbour sum, like the original's sum over directions.
-    return loss + smooth_weight * 4.0 * smooth_sum / pair_count.clamp_min(1.0)
+    return 4.0 * total / pairs.clamp_min(1.0)
 
 
 def mixture_nll_loss(mu_inv: torch.Tensor, sigma_inv: torch.Tensor, weight: torch.Tensor,
@@ -242,13 +255,15 @@ def mixture_nll_loss(mu_inv: torch.Tensor, sigma_inv: torch.Tensor, weight: torc
                     ("gt_depth", gt_depth)):
         _check_4d(name, t)
     if mu_inv.shape[1] != 2 or sigma_inv.shape != mu_inv.shape:
-        raise LossInputError(f"mu_inv {tuple(mu_inv.shape)} and sigma_inv {tuple(sigma_inv.shape)} "
+        raise LossInputError(f"mu_inv {tuple(mu_inv.shape)} and "
+                             f"sigma_inv {tuple(sigma_inv.shape)} "
                              "must both be (B,2,H,W)")
     if weight.shape[1] == 1:
         weight = torch.cat([weight, 1.0 - weight], dim=1)
     if weight.shape != mu_inv.shape or gt_depth.shape[1] != 1:
         raise LossInputError(f"weight {tuple(weight.shape)} must be (B,1|2,H,W) and gt_depth "
-                             f"{tuple(gt_depth.shape)} (B,1,H,W) matching mu_inv {tuple(mu_inv.shape)}")
+                             f"{tuple(gt_depth.shape)} (B,1,H,W) matching "
+                             f"mu_inv {tuple(mu_inv.shape)}")
     mask = valid_depth_mask(gt_depth, valid)[:, 0]
     if not bool(mask.any()):
         return _zero_like_graph(mu_inv) + _zero_like_graph(sigma_inv) + _zero_like_graph(weight)

@@ -1,4 +1,4 @@
-"""Self-supervised photometric losses with known poses: K = 2 mixture head and single-depth baseline.
+"""Self-supervised photometric losses with known poses: K = 2 mixture and single-depth baseline.
 
 Restated from ``/work/shared/reference/mixture_depth.md`` §2.3-2.6 (mixture) and §5 (monodepth2
 anchor). Deliberate choices, each from §8.A: the colour std is ``|dm/dd| sigma`` (A1, flag
@@ -21,8 +21,9 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from training.reprojection import (edge_aware_smoothness, photometric_error, relative_pose,  # noqa: F401
-                                   responsibilities, ssim_centre_sensitivity, warp_with_uncertainty)
+from training.reprojection import relative_pose  # noqa: F401  (re-exported)
+from training.reprojection import (edge_aware_smoothness, photometric_error, responsibilities,
+                                   ssim_centre_sensitivity, warp_with_uncertainty)
 
 @dataclass(frozen=True)
 class PhotometricConfig:
@@ -53,8 +54,10 @@ class PhotometricInputError(ValueError):
     """The photometric loss received inconsistent images, poses or parameter maps."""
 
 
-def _check_inputs(target: torch.Tensor, sources: Sequence[torch.Tensor], poses: Sequence[torch.Tensor],
-                  K: torch.Tensor) -> None:
+Tensors = Sequence[torch.Tensor]
+
+
+def _check_inputs(target: torch.Tensor, sources: Tensors, poses: Tensors, K: torch.Tensor) -> None:
     if target.dim() != 4:
         raise PhotometricInputError(f"target must be (B,C,H,W), got {tuple(target.shape)}")
     if not sources or len(sources) != len(poses):
@@ -62,9 +65,11 @@ def _check_inputs(target: torch.Tensor, sources: Sequence[torch.Tensor], poses: 
                                     "pass one T_source_from_target per source (at least one)")
     for src in sources:
         if src.shape != target.shape:
-            raise PhotometricInputError(f"source {tuple(src.shape)} != target {tuple(target.shape)}")
+            raise PhotometricInputError(f"source {tuple(src.shape)} != "
+                                        f"target {tuple(target.shape)}")
     if K.shape != (target.shape[0], 3, 3):
-        raise PhotometricInputError(f"K must be (B,3,3) = ({target.shape[0]},3,3), got {tuple(K.shape)}")
+        raise PhotometricInputError(f"K must be (B,3,3) = ({target.shape[0]},3,3), "
+                                    f"got {tuple(K.shape)}")
 
 
 def _to_image_size(t: torch.Tensor, size: torch.Size) -> torch.Tensor:
@@ -73,14 +78,14 @@ def _to_image_size(t: torch.Tensor, size: torch.Size) -> torch.Tensor:
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False)
 
 
-def _identity_l1(target: torch.Tensor, sources: Sequence[torch.Tensor]) -> torch.Tensor:
+def _identity_l1(target: torch.Tensor, sources: Tensors) -> torch.Tensor:
     """``iota = min_s mean_c |I_t - I_s|`` (B,1,H,W): the error of not warping at all (§2.5)."""
     return torch.stack([(target - s).abs().mean(1, keepdim=True) for s in sources]).min(0).values
 
 
 def _select_sources(errors: torch.Tensor, l1: torch.Tensor, valid: torch.Tensor,
                     identity: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per component, pick the source with the lowest L1 and apply validity and the auto-mask (§2.5).
+    """Per component, take the lowest-L1 source, then apply validity and the auto-mask (§2.5).
 
     ``errors`` (K,S,B,E,H,W), ``l1``/``valid`` (K,S,B,1,H,W). Returns the chosen errors
     (K,B,E,H,W) and the keep mask (K,B,1,H,W).
@@ -95,7 +100,7 @@ def _select_sources(errors: torch.Tensor, l1: torch.Tensor, valid: torch.Tensor,
 
 
 def _warp_all(target, sources, inv_depth, inv_sigma, K, poses, cfg: PhotometricConfig):
-    """Photometric loss, its std, L1 and validity for one component over all sources (§2.3)."""
+    """Photometric loss, its std, L1 and validity of one component for every source (§2.3)."""
     out = {"loss": [], "std": [], "l1": [], "valid": []}
     for src, pose in zip(sources, poses):
         warp = warp_with_uncertainty(src, inv_depth, inv_sigma, K, pose, cfg.abs_sensitivity)
@@ -120,64 +125,77 @@ def _smoothness(fields: torch.Tensor, image: torch.Tensor, normalise: bool) -> t
     return total
 
 
-def mixture_photometric_loss(target: torch.Tensor, sources: Sequence[torch.Tensor], mu_inv: torch.Tensor,
+def _mixture_pixel_terms(target, sources, mu, sigma, w, K, poses, cfg: PhotometricConfig):
+    """Per-pixel photo, sigma and alpha terms at the chosen source, summed over components (§2.5).
+
+    Returns (B,3,H,W) [photo, sigma, alpha] and the keep mask (2,B,1,H,W).
+    """
+    comps = [_warp_all(target, sources, mu[:, k:k + 1], sigma[:, k:k + 1], K, poses, cfg)
+             for k in range(2)]
+    loss, std, l1, valid = (torch.stack([c[key] for c in comps])
+                            for key in ("loss", "std", "l1", "valid"))  # (2,S,B,C|1,H,W)
+    w_k = w.transpose(0, 1).unsqueeze(1).unsqueeze(3)  # (2,1,B,1,H,W)
+    resp = responsibilities(loss, std, w_k)
+    # argmax one-hot, not round(alpha): a 0.5 tie must still train one component (§8.A3).
+    dominant = F.one_hot(w.detach().argmax(1), 2).permute(3, 0, 1, 2)
+    dominant = dominant.unsqueeze(1).unsqueeze(3).to(loss.dtype)
+    photo = (dominant * loss).mean(3, keepdim=True)
+    sig = cfg.sigma_weight * (dominant * (std - loss.detach()) ** 2).mean(3, keepdim=True)
+    ce = -(resp * torch.log(w_k + 1e-6)) * valid.prod(dim=0, keepdim=True)
+    alpha = cfg.alpha_weight * ce.mean(3, keepdim=True)
+    identity = _identity_l1(target, sources) if cfg.automask else None
+    chosen, keep = _select_sources(torch.cat([photo, sig, alpha], dim=3), l1, valid, identity)
+    return (chosen * keep).sum(0), keep, valid
+
+
+def mixture_photometric_loss(target: torch.Tensor, sources: Tensors, mu_inv: torch.Tensor,
                              sigma_inv: torch.Tensor, weight: torch.Tensor, K: torch.Tensor,
-                             T_source_from_target: Sequence[torch.Tensor],
+                             T_source_from_target: Tensors,
                              config: PhotometricConfig = PhotometricConfig(),
                              scale_index: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Variance-aware K = 2 mixture photometric loss for one output scale (mixture_depth.md §2.5, §2.6).
+    """Variance-aware K = 2 mixture photometric loss of one output scale (§2.5, §2.6).
 
     Per component k and source s: ``e = a_k L_k + lambda_sigma a_k (sigma_L,k - sg(L_k))^2
-    + alpha_weight * CE(weights, responsibilities) * [both warps valid]``, channel-averaged; the
-    source with the lowest L1 is chosen per component, pixels that fail validity or the
-    auto-mask are dropped, components are summed and pixels averaged. Smoothness on mu_k/mean(mu_k)
-    and on log sigma_k is weighted by ``2^-scale_index``. ``weight``: (B,2,H,W) or (B,1,H,W) = first.
+    + alpha_weight * CE(weights, responsibilities) * [both warps valid]``, channel-averaged.
+    The lowest-L1 source is chosen per component, pixels failing validity or the auto-mask
+    are dropped, components are summed, pixels averaged. Smoothness on mu_k/mean(mu_k) and on
+    log sigma_k is weighted by ``2^-scale_index``. ``weight``: (B,2,h,w) or (B,1,h,w) = first.
     """
     _check_inputs(target, sources, T_source_from_target, K)
-    size = target.shape[-2:]
     if weight.shape[1] == 1:
         weight = torch.cat([weight, 1 - weight], dim=1)
     if mu_inv.shape[1] != 2 or sigma_inv.shape != mu_inv.shape or weight.shape != mu_inv.shape:
-        raise PhotometricInputError(f"mu_inv {tuple(mu_inv.shape)}, sigma_inv {tuple(sigma_inv.shape)}, "
-                                    f"weight {tuple(weight.shape)} must all be (B,2,h,w)")
-    mu, sigma, w = (_to_image_size(t, size) for t in (mu_inv, sigma_inv, weight))
-    comps = [_warp_all(target, sources, mu[:, k:k + 1], sigma[:, k:k + 1], K, T_source_from_target, config)
-             for k in range(2)]
-    loss, std, l1, valid = (torch.stack([c[key] for c in comps]) for key in ("loss", "std", "l1", "valid"))
-    w_k = w.transpose(0, 1).unsqueeze(1).unsqueeze(3)  # (2,1,B,1,H,W)
-    resp = responsibilities(loss, std, w_k)
-    dominant = F.one_hot(w.detach().argmax(1), 2).permute(3, 0, 1, 2).unsqueeze(1).unsqueeze(3).to(loss.dtype)
-    both_valid = valid.prod(dim=0, keepdim=True)
-    photo = (dominant * loss).mean(3, keepdim=True)
-    sig = config.sigma_weight * (dominant * (std - loss.detach()) ** 2).mean(3, keepdim=True)
-    ce = -(resp * torch.log(w_k + 1e-6)) * both_valid
-    alpha = config.alpha_weight * ce.mean(3, keepdim=True)
-    identity = _identity_l1(target, sources) if config.automask else None
-    chosen, keep = _select_sources(torch.cat([photo, sig, alpha], dim=3), l1, valid, identity)
-    per_term = (chosen * keep).sum(0).mean(dim=(0, 2, 3))  # (3,): photo, sigma, alpha
+        raise PhotometricInputError(f"mu_inv {tuple(mu_inv.shape)}, sigma_inv "
+                                    f"{tuple(sigma_inv.shape)}, weight {tuple(weight.shape)} "
+                                    "must all be (B,2,h,w)")
+    mu, sigma, w = (_to_image_size(t, target.shape[-2:]) for t in (mu_inv, sigma_inv, weight))
+    pixel_terms, keep, valid = _mixture_pixel_terms(target, sources, mu, sigma, w, K,
+                                                    T_source_from_target, config)
+    per_term = pixel_terms.mean(dim=(0, 2, 3))  # photo, sigma, alpha
     factor = 2.0 ** -scale_index
     smooth_mu = factor * config.smooth_mu_weight * _smoothness(mu, target, normalise=True)
-    smooth_sigma = factor * config.smooth_sigma_weight * _smoothness(torch.log(sigma.clamp_min(1e-12)),
-                                                                     target, normalise=False)
+    log_sigma = torch.log(sigma.clamp_min(1e-12))
+    smooth_sigma = factor * config.smooth_sigma_weight * _smoothness(log_sigma, target, False)
     pixel = per_term.sum()
-    total = pixel + smooth_mu + smooth_sigma
-    with torch.no_grad():
+    with torch.no_grad():  # training monitors of §8.A8
         separation = ((mu[:, 0] - mu[:, 1]).abs() / mu.mean(1).clamp_min(1e-7)).median()
-        monitors = {"automask_keep": keep.mean(), "valid_fraction": valid.mean(),
-                    "alpha_undecided": (w.max(1).values < 0.9).float().mean(), "mu_separation": separation}
+        undecided = (w.max(1).values < 0.9).float().mean()
     terms = {"pixel": pixel, "photo": per_term[0], "sigma": per_term[1], "alpha": per_term[2],
-             "smooth": smooth_mu + smooth_sigma, "smooth_mu": smooth_mu, "smooth_sigma": smooth_sigma}
-    return total, {**terms, **monitors}
+             "smooth": smooth_mu + smooth_sigma, "smooth_mu": smooth_mu,
+             "smooth_sigma": smooth_sigma, "automask_keep": keep.mean().detach(),
+             "valid_fraction": valid.mean().detach(), "alpha_undecided": undecided,
+             "mu_separation": separation}
+    return pixel + smooth_mu + smooth_sigma, terms
 
 
-def depth_photometric_loss(target: torch.Tensor, sources: Sequence[torch.Tensor], inv_depth: torch.Tensor,
-                           K: torch.Tensor, T_source_from_target: Sequence[torch.Tensor],
+def depth_photometric_loss(target: torch.Tensor, sources: Tensors, inv_depth: torch.Tensor,
+                           K: torch.Tensor, T_source_from_target: Tensors,
                            config: PhotometricConfig = PhotometricConfig(),
                            scale_index: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Single-depth (monodepth2-style) baseline with the same warping, selection and masking rules.
+    """Single-depth (monodepth2-style) baseline with the same warping, selection and masking.
 
-    ``mean_p(keep * pe_{s*}) + 2^-i * smooth_mu_weight * S(d / mean(d))`` (mixture_depth.md §5,
-    with the §2.5 L1-based source choice and validity so the mixture comparison is fair).
+    ``mean_p(keep * pe_{s*}) + 2^-i * smooth_mu_weight * S(d / mean(d))`` (§5, with the §2.5
+    L1-based source choice and validity, so the comparison with the mixture is fair).
     """
     _check_inputs(target, sources, T_source_from_target, K)
     if inv_depth.dim() != 4 or inv_depth.shape[1] != 1:
@@ -186,16 +204,17 @@ def depth_photometric_loss(target: torch.Tensor, sources: Sequence[torch.Tensor]
     out = _warp_all(target, sources, inv, None, K, T_source_from_target, config)
     photo = out["loss"].mean(2, keepdim=True).unsqueeze(0)
     identity = _identity_l1(target, sources) if config.automask else None
-    chosen, keep = _select_sources(photo, out["l1"].unsqueeze(0), out["valid"].unsqueeze(0), identity)
+    chosen, keep = _select_sources(photo, out["l1"].unsqueeze(0), out["valid"].unsqueeze(0),
+                                   identity)
     pixel = (chosen * keep).sum(0).mean()
-    smooth = 2.0 ** -scale_index * config.smooth_mu_weight * _smoothness(inv, target, normalise=True)
+    smooth = 2.0 ** -scale_index * config.smooth_mu_weight * _smoothness(inv, target, True)
     terms = {"pixel": pixel, "photo": pixel, "smooth": smooth,
              "automask_keep": keep.mean().detach(), "valid_fraction": out["valid"].mean().detach()}
     return pixel + smooth, terms
 
 
-def multiscale_photometric_loss(target: torch.Tensor, sources: Sequence[torch.Tensor], heads: Sequence,
-                                K: torch.Tensor, T_source_from_target: Sequence[torch.Tensor],
+def multiscale_photometric_loss(target: torch.Tensor, sources: Tensors, heads: Sequence,
+                                K: torch.Tensor, T_source_from_target: Tensors,
                                 config: PhotometricConfig = PhotometricConfig()
                                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``(1/n) sum_i pixel_i + sum_i smooth_i`` over output scales, finest first (§2.5 total).
@@ -208,9 +227,11 @@ def multiscale_photometric_loss(target: torch.Tensor, sources: Sequence[torch.Te
     n = len(heads)
     for i, head in enumerate(heads):
         if isinstance(head, torch.Tensor):
-            _, t = depth_photometric_loss(target, sources, head, K, T_source_from_target, config, i)
+            _, t = depth_photometric_loss(target, sources, head, K, T_source_from_target,
+                                          config, i)
         else:
-            _, t = mixture_photometric_loss(target, sources, *head, K, T_source_from_target, config, i)
+            _, t = mixture_photometric_loss(target, sources, *head, K, T_source_from_target,
+                                            config, i)
         total = total + t["pixel"] / n + t["smooth"]
         for key, value in t.items():
             summed = key.startswith("smooth")

@@ -1,8 +1,9 @@
-"""Reprojection primitives of the self-supervised losses: warping with uncertainty, SSIM, smoothness.
+"""Reprojection primitives of the self-supervised losses: uncertain warping, SSIM, smoothness.
 
 Formulas are restated from ``/work/shared/reference/mixture_depth.md`` §2.3 (uncertainty
-propagation through the reprojection), §2.4 (responsibilities) and §5 (monodepth2 SSIM, photometric
-error, edge-aware smoothness); the loss built from them is in :mod:`training.photometric`.
+propagation through the reprojection), §2.4 (responsibilities) and §5 (monodepth2 SSIM,
+photometric error, edge-aware smoothness); the loss built from them is in
+:mod:`training.photometric`.
 
 All camera geometry goes through :mod:`modot_ros.geometry`. Images are ``(B, 3, H, W)`` in
 [0, 1]; inverse depth and its std are in 1/m of the space the poses' translations use.
@@ -32,10 +33,14 @@ class Warp:
     valid: torch.Tensor  # (B, 1, H, W) float {0, 1}
 
 
-def relative_pose(cam_to_world_target: torch.Tensor, cam_to_world_source: torch.Tensor) -> torch.Tensor:
-    """``T_source_from_target = inv(T_w_source) @ T_w_target`` (B, 4, 4) float32, from camera-to-world poses.
+def relative_pose(cam_to_world_target: torch.Tensor,
+                  cam_to_world_source: torch.Tensor) -> torch.Tensor:
+    """``T_source_from_target = inv(T_w_source) @ T_w_target`` (B, 4, 4) float32.
 
-    It maps target-camera points into the source camera, as warping needs (§8.C). Computed in float64.
+    Inputs are camera-to-world poses (B, 4, 4), as the synthetic engine gives them.
+
+    It maps target-camera points into the source camera, as warping needs (§8.C).
+    Computed in float64.
     """
     t_w_t = cam_to_world_target.to(torch.float64)
     t_w_s = cam_to_world_source.to(torch.float64)
@@ -76,7 +81,10 @@ def photometric_error(x: torch.Tensor, y: torch.Tensor, ssim_weight: float = 0.8
 
 
 def edge_aware_smoothness(field: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-    """Mean of ``|dx f| exp(-|dx I|) + |dy f| exp(-|dy I|)``, image gradient averaged over channels (§5)."""
+    """Mean of ``|dx f| exp(-|dx I|) + |dy f| exp(-|dy I|)`` (§5).
+
+    The image gradient is averaged over channels.
+    """
     dfx = (field[..., :, 1:] - field[..., :, :-1]).abs()
     dfy = (field[..., 1:, :] - field[..., :-1, :]).abs()
     dix = (image[..., :, 1:] - image[..., :, :-1]).abs().mean(1, keepdim=True)
@@ -109,7 +117,8 @@ def _sample(image: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def bilinear_image_gradient(image: torch.Tensor, uv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def bilinear_image_gradient(image: torch.Tensor,
+                            uv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact derivative of bilinear sampling w.r.t. the sample position (§2.3 step 2).
 
     ``dm/dx = (1 - f_y) (c10 - c00) + f_y (c11 - c01)``: the forward horizontal difference image
@@ -123,10 +132,11 @@ def bilinear_image_gradient(image: torch.Tensor, uv: torch.Tensor) -> tuple[torc
     return gx, gy
 
 
-def warp_with_uncertainty(source: torch.Tensor, inv_depth: torch.Tensor, inv_sigma: torch.Tensor | None,
+def warp_with_uncertainty(source: torch.Tensor, inv_depth: torch.Tensor,
+                          inv_sigma: torch.Tensor | None,
                           K: torch.Tensor, T_source_from_target: torch.Tensor,
                           abs_sensitivity: bool = True) -> Warp:
-    """Sample ``source`` at the reprojection of each target pixel and propagate sigma (§2.3 steps 1-2).
+    """Sample ``source`` at each target pixel's reprojection; propagate sigma (§2.3 steps 1-2).
 
     Mean colour has gradients to ``inv_depth`` (and the pose); the colour std
     ``(dm/dx . dx/dd) * sigma`` has gradients only to ``inv_sigma``. Valid: 0 < x < W-1,
@@ -150,8 +160,9 @@ def warp_with_uncertainty(source: torch.Tensor, inv_depth: torch.Tensor, inv_sig
     return Warp(colour, std, valid)
 
 
-def responsibilities(loss: torch.Tensor, loss_std: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Posterior-like ``w_k = alpha_k P_k / sum_j alpha_j P_j`` for K = 2 (§2.4), all inputs detached.
+def responsibilities(loss: torch.Tensor, loss_std: torch.Tensor,
+                     weight: torch.Tensor) -> torch.Tensor:
+    """Posterior-like ``w_k = alpha_k P_k / sum_j alpha_j P_j`` for K = 2 (§2.4), detached.
 
     ``P_2 = Phi((L_1 - L_2) / sqrt(s_1^2 + s_2^2))`` is the probability that component 2 has the
     lower loss when each loss is Gaussian. ``loss``/``loss_std``: (2, ...); ``weight``: (2, ...).
