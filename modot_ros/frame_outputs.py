@@ -1,0 +1,241 @@
+"""One frame of node output, without rclpy: prediction -> arrays -> messages (topic -> message).
+
+Used by the ROS node and by offline bag evaluation, so an output bag holds exactly what the node
+publishes. Two steps:
+
+* ``compute_frame_arrays(prediction, rgb, options)``: read-out choice (``edge_mode``), range
+  check, occlusion mask, edge-aware cloud depth (``modot_ros.edge_points``), back-projection and
+  cloud packing.
+* ``frame_messages(arrays, header, camera_info_in, types, options)``: messages of the classes in
+  ``types`` (rclpy classes in the node, rosbags typestore classes offline), keyed by the node's
+  relative topic names (``TOPICS``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from modot_ros.depth_units import invalidate_out_of_range, metres_to_millimetres
+from modot_ros.edge_points import EDGE_POINTS, cloud_depth, edge_mask
+from modot_ros.geometry import CameraIntrinsics, backproject
+from modot_ros.messages import array_to_image, byte_payload, scale_camera_info
+from modot_ros.pointcloud import CloudBuffer, cloud_to_msg, pack_pointcloud
+
+EDGE_MODES = ("mixture", "mean")
+SPACE_INVERSE_DEPTH = 0  # modot_ros_msgs/DepthMixture.SPACE_INVERSE_DEPTH
+# relative topic name -> message type name (what the node advertises; optional ones marked)
+TOPICS = {
+    "depth/image": "sensor_msgs/msg/Image",
+    "depth/camera_info": "sensor_msgs/msg/CameraInfo",
+    "depth/image_raw": "sensor_msgs/msg/Image",         # publish_depth_mm
+    "depth/confidence": "sensor_msgs/msg/Image",
+    "occlusion/boundary": "sensor_msgs/msg/Image",
+    "occlusion/mask": "sensor_msgs/msg/Image",
+    "points": "sensor_msgs/msg/PointCloud2",            # publish_points
+    "depth_boundary": "modot_ros_msgs/msg/DepthBoundary",
+    "depth_mixture": "modot_ros_msgs/msg/DepthMixture",  # publish_mixture
+}
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What to publish and how; build from the node's config with ``from_config``."""
+
+    min_depth: float = 0.1
+    max_depth: float = 20.0
+    occlusion_threshold: float = 0.5
+    ambiguity_threshold: float = 0.3
+    edge_mode: str = "mixture"
+    edge_points: str = "drop"
+    snap_window: int = 5
+    invalid_depth: float = 0.0
+    output_scale: float = 1.0
+    organized: bool = True
+    cloud_decimation: int = 1
+    colorize: bool = True
+    cloud_confidence: bool = True
+    publish_points: bool = True
+    publish_depth_mm: bool = False
+    publish_mixture: bool = False
+
+    def __post_init__(self) -> None:
+        if self.edge_mode not in EDGE_MODES:
+            raise ValueError(f"edge_mode={self.edge_mode!r}; allowed: {', '.join(EDGE_MODES)}")
+        if self.edge_points not in EDGE_POINTS:
+            raise ValueError(f"edge_points={self.edge_points!r}; allowed: {', '.join(EDGE_POINTS)}")
+        if not 0 < self.min_depth < self.max_depth:
+            raise ValueError(f"need 0 < min_depth < max_depth, got {self.min_depth}, {self.max_depth}")
+        if self.output_scale <= 0 or self.cloud_decimation < 1:
+            raise ValueError(f"output_scale must be > 0 and cloud_decimation >= 1, got "
+                             f"{self.output_scale}, {self.cloud_decimation}")
+
+    @classmethod
+    def from_config(cls, config: Any) -> "OutputOptions":
+        """Take every option from the same-named attribute of ``config`` (a NodeConfig)."""
+        return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) of the outputs for an input of ``width`` x ``height``."""
+        return max(1, round(width * self.output_scale)), max(1, round(height * self.output_scale))
+
+
+@dataclass
+class FrameArrays:
+    """Per-pixel outputs at the output size; images float32 (H, W) unless noted."""
+
+    depth: np.ndarray                # metres, NaN invalid (read-out per edge_mode, range-checked)
+    depth_mm: np.ndarray | None      # uint16 mm, 0 invalid (publish_depth_mm)
+    boundary: np.ndarray | None      # OB probability [0, 1] (None: model has no OB head)
+    mask: np.ndarray | None          # uint8 0/255, boundary >= occlusion_threshold
+    confidence: np.ndarray           # [0, 1]
+    edges: np.ndarray                # bool, the edge pixels edge_points acted on
+    cloud: CloudBuffer | None        # publish_points
+    params: np.ndarray | None        # (5, H, W) metric inverse-depth mixture (publish_mixture)
+    intrinsics: CameraIntrinsics     # of the output grid
+    timings_ms: dict[str, float] = field(default_factory=dict)  # edges, cloud
+
+
+def _resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    if rgb.shape[:2] == (height, width):
+        return rgb
+    shrink = width < rgb.shape[1]
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def _cloud(depth: np.ndarray, readout_valid: np.ndarray, edges: np.ndarray, prediction: Any,
+           rgb: np.ndarray, options: OutputOptions) -> CloudBuffer:
+    z = cloud_depth(depth, edges, options.edge_points, prediction.params, options.snap_window)
+    z = invalidate_out_of_range(z, options.min_depth, options.max_depth)
+    if options.invalid_depth > 0:  # depth_image_proc's fill for clearing; not for dropped edges
+        z[~readout_valid] = options.invalid_depth
+    intr = prediction.intrinsics
+    return pack_pointcloud(
+        backproject(z, intr),
+        rgb=_resize_rgb(rgb, intr.width, intr.height) if options.colorize else None,
+        boundary=prediction.boundary,
+        confidence=prediction.confidence if options.cloud_confidence else None,
+        organized=options.organized,
+        decimation=options.cloud_decimation,
+    )
+
+
+def compute_frame_arrays(prediction: Any, rgb: np.ndarray, options: OutputOptions) -> FrameArrays:
+    """Arrays of every output from a ``modot_ros.inference.Prediction`` (at the output size) and
+    the input RGB image (resized here for cloud colours when the sizes differ)."""
+    if prediction.depth is None:
+        raise ValueError("the model predicts no depth (variant 'boundary'); the node needs depth")
+    start = time.perf_counter()
+    readout = prediction.depth_mean if options.edge_mode == "mean" and prediction.depth_mean is not None \
+        else prediction.depth
+    depth = invalidate_out_of_range(readout, options.min_depth, options.max_depth)
+    valid = np.isfinite(depth)
+    boundary = prediction.boundary
+    mask = None if boundary is None else np.where(boundary >= options.occlusion_threshold, 255, 0).astype(np.uint8)
+    edges = edge_mask(prediction.ambiguity, boundary, options.ambiguity_threshold, options.occlusion_threshold)
+    confidence = prediction.confidence if prediction.confidence is not None else valid.astype(np.float32)
+    edges_ms = (time.perf_counter() - start) * 1e3
+    start = time.perf_counter()
+    cloud = _cloud(depth, valid, edges, prediction, rgb, options) if options.publish_points else None
+    return FrameArrays(
+        depth=depth,
+        depth_mm=metres_to_millimetres(depth) if options.publish_depth_mm else None,
+        boundary=boundary,
+        mask=mask,
+        confidence=confidence,
+        edges=edges,
+        cloud=cloud,
+        params=prediction.params if options.publish_mixture and prediction.params is not None
+        and prediction.params.shape[0] == 5 else None,
+        intrinsics=prediction.intrinsics,
+        timings_ms={"edges": edges_ms, "cloud": (time.perf_counter() - start) * 1e3},
+    )
+
+
+@dataclass(frozen=True)
+class MessageTypes:
+    """The message classes ``frame_messages`` builds (rclpy or rosbags flavour)."""
+
+    Image: type
+    CameraInfo: type
+    PointCloud2: type
+    PointField: type
+    DepthBoundary: type
+    DepthMixture: type
+
+
+def _channels_image(planes: np.ndarray, header: Any, image_type: type) -> Any:
+    """(K, H, W) float32 -> one 32FC<K> Image (interleaved channels)."""
+    count, height, width = planes.shape
+    pixels = np.ascontiguousarray(np.moveaxis(planes.astype("<f4"), 0, -1))
+    return image_type(header=header, height=height, width=width, encoding=f"32FC{count}",
+                      is_bigendian=0, step=width * count * 4,
+                      data=byte_payload(image_type, pixels.reshape(-1).view(np.uint8)))
+
+
+def _mixture_message(params: np.ndarray, header: Any, info: Any, types: MessageTypes) -> Any:
+    weights = np.stack([params[4], 1.0 - params[4]])
+    return types.DepthMixture(
+        header=header, depth_space=SPACE_INVERSE_DEPTH, num_components=2,
+        means=_channels_image(params[0:2], header, types.Image),
+        stddevs=_channels_image(params[2:4], header, types.Image),
+        weights=_channels_image(weights, header, types.Image),
+        camera_info=info,
+    )
+
+
+def frame_messages(arrays: FrameArrays, header: Any, camera_info_in: Any, types: MessageTypes,
+                   options: OutputOptions) -> dict[str, Any]:
+    """Relative topic name -> message for one frame; every message carries ``header``.
+
+    ``camera_info_in`` is the input image's CameraInfo; ``depth/camera_info`` is it scaled exactly
+    to the output size (``modot_ros.messages.scale_camera_info``)."""
+    height, width = arrays.depth.shape
+    info = scale_camera_info(camera_info_in, width, height, types.CameraInfo)
+    info.header = header
+    image = lambda pixels, encoding: array_to_image(pixels, encoding, header, types.Image)  # noqa: E731
+    depth = image(arrays.depth, "32FC1")
+    confidence = image(arrays.confidence, "32FC1")
+    boundary = image(arrays.boundary if arrays.boundary is not None
+                     else np.zeros((height, width), np.float32), "32FC1")
+    out = {"depth/image": depth, "depth/camera_info": info, "depth/confidence": confidence}
+    if arrays.depth_mm is not None:
+        out["depth/image_raw"] = image(arrays.depth_mm, "16UC1")
+    if arrays.boundary is not None:
+        out["occlusion/boundary"] = boundary
+        out["occlusion/mask"] = image(arrays.mask, "mono8")
+    if arrays.cloud is not None:
+        out["points"] = cloud_to_msg(arrays.cloud, header, types.PointCloud2, types.PointField)
+    out["depth_boundary"] = types.DepthBoundary(header=header, depth=depth, boundary=boundary,
+                                                confidence=confidence, camera_info=info)
+    if arrays.params is not None:
+        out["depth_mixture"] = _mixture_message(arrays.params, header, info, types)
+    return out
+
+
+def _msg_dirs() -> list[Path]:
+    import sys
+
+    here = Path(__file__).resolve().parents[1]
+    return [here / "msg" / "msg", Path(sys.prefix) / "share" / "modot_ros_msgs" / "msg"]
+
+
+def rosbags_message_types(typestore: Any) -> MessageTypes:
+    """MessageTypes from a rosbags typestore, registering modot_ros_msgs from its .msg files
+    (source checkout ``msg/msg`` or the installed ``share/modot_ros_msgs/msg``) if missing."""
+    from rosbags.typesys import get_types_from_msg
+
+    missing = [n for n in ("DepthBoundary", "DepthMixture") if f"modot_ros_msgs/msg/{n}" not in typestore.types]
+    for name in missing:
+        path = next((d / f"{name}.msg" for d in _msg_dirs() if (d / f"{name}.msg").is_file()), None)
+        if path is None:
+            raise FileNotFoundError(f"modot_ros_msgs/{name}.msg not found in {[str(d) for d in _msg_dirs()]}")
+        typestore.register(get_types_from_msg(path.read_text(), f"modot_ros_msgs/msg/{name}"))
+    t = typestore.types
+    return MessageTypes(t["sensor_msgs/msg/Image"], t["sensor_msgs/msg/CameraInfo"],
+                        t["sensor_msgs/msg/PointCloud2"], t["sensor_msgs/msg/PointField"],
+                        t["modot_ros_msgs/msg/DepthBoundary"], t["modot_ros_msgs/msg/DepthMixture"])

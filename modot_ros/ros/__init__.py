@@ -1,0 +1,1 @@
+"""The only subpackage that imports rclpy: the node and its wiring (sync, QoS, diagnostics)."""
