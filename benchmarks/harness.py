@@ -1,5 +1,8 @@
-"""Benchmark registry and timing. Targets are ratios measured side by side in one run,
-because absolute times on shared machines are noise; never assert timings in unit tests."""
+"""Benchmark registry and timing.
+
+Targets are ratios measured side by side in one run, because absolute times on shared
+machines are noise; never assert timings in unit tests.
+"""
 from __future__ import annotations
 
 import time
@@ -42,4 +45,5 @@ def timeit(fn: Callable[[], object], warmup: int = 2, repeat: int = 10) -> dict[
         fn()
         times.append((time.perf_counter() - start) * 1e3)
     times = np.asarray(times)
-    return {"median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)), "mean_ms": float(times.mean())}
+    return {"median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)),
+            "mean_ms": float(times.mean())}

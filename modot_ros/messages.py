@@ -138,8 +138,10 @@ def array_to_image(pixels: np.ndarray, encoding: str, header: Any, image_type: t
 
 
 def _pixel_affine(info: Any, width: int | None = None, height: int | None = None) -> np.ndarray:
-    """3x3 map from full-sensor pixels (what K and P describe) to pixels of the published image,
-    optionally resized to ``width`` x ``height``: roi crop, then binning, then resize."""
+    """3x3 map from full-sensor pixels (what K and P describe) to pixels of the published image.
+
+    The map is roi crop, then binning, then (optionally) resize to ``width`` x ``height``.
+    """
     affine = np.eye(3)
     roi = info.roi
     if int(roi.width) > 0 and int(roi.height) > 0:

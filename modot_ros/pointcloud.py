@@ -99,7 +99,8 @@ def pack_pointcloud(
 def _interleave(channels: list[np.ndarray], floats_per_point: int) -> np.ndarray:
     """Interleave (..., C_i) float32 arrays into (N, floats_per_point) in one pass.
 
-    cv2.merge does it with SIMD: about 4x faster than strided numpy assignment per field."""
+    cv2.merge does it with SIMD: about 4x faster than strided numpy assignment per field.
+    """
     count = channels[0][..., 0].size
     if count == 0:
         return np.zeros((0, floats_per_point), np.float32)
@@ -110,7 +111,8 @@ def _interleave(channels: list[np.ndarray], floats_per_point: int) -> np.ndarray
 def _packed_rgb(rgb: np.ndarray) -> np.ndarray:
     """(..., 3) uint8 RGB -> (...) float32 whose bits are 0x00RRGGBB (PCL's packed rgb).
 
-    The top byte must be 0: 0xFF there would make the float a NaN that some readers drop."""
+    The top byte must be 0: 0xFF there would make the float a NaN that some readers drop.
+    """
     bgra = cv2.cvtColor(np.ascontiguousarray(rgb).reshape(-1, 1, 3), cv2.COLOR_RGB2BGRA)
     packed = bgra.view(np.uint32).reshape(rgb.shape[:-1])
     np.bitwise_and(packed, 0x00FFFFFF, out=packed)
@@ -166,5 +168,3 @@ def unpack_rgb(packed: np.ndarray) -> np.ndarray:
     """float32 0x00RRGGBB -> (..., 3) uint8 RGB."""
     colour = np.ascontiguousarray(packed, dtype=np.float32).view(np.uint32)
     return np.stack([(colour >> 16) & 255, (colour >> 8) & 255, colour & 255], axis=-1).astype(np.uint8)
-
-

@@ -1,5 +1,7 @@
-"""The two message flavours the conversion core must serve: rclpy classes and rosbags classes,
-each with its own CDR round trip (rclpy's serialize/deserialize, rosbags' serialize_cdr)."""
+"""The two message flavours the conversion core must serve: rclpy and rosbags classes.
+
+Each has its own CDR round trip (rclpy's serialize/deserialize, rosbags' serialize_cdr).
+"""
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,7 +26,8 @@ def _rosbags() -> Flavour:
     types = TYPESTORE.types
 
     def header(frame_id, sec):
-        return types["std_msgs/msg/Header"](stamp=types["builtin_interfaces/msg/Time"](sec=sec, nanosec=5), frame_id=frame_id)
+        stamp = types["builtin_interfaces/msg/Time"](sec=sec, nanosec=5)
+        return types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id)
 
     def round_trip(msg):
         return TYPESTORE.deserialize_cdr(TYPESTORE.serialize_cdr(msg, msg.__msgtype__), msg.__msgtype__)
@@ -50,4 +53,3 @@ def _rclpy() -> Flavour:
 
 
 FLAVOURS = {"rosbags": _rosbags, "rclpy": _rclpy}
-

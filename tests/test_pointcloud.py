@@ -27,7 +27,8 @@ def test_organized_cloud_fields_read_back_by_name(flavour, rng):
     xyz, rgb, boundary, confidence = _inputs(rng)
     cloud = pack_pointcloud(xyz, rgb=rgb, boundary=boundary, confidence=confidence)
     msg = flavour.round_trip(cloud_to_msg(cloud, flavour.header("cam", 2), flavour.cloud, flavour.field))
-    assert {f.name: f.offset for f in msg.fields} == {"x": 0, "y": 4, "z": 8, "boundary": 12, "rgb": 16, "confidence": 20}
+    offsets = {"x": 0, "y": 4, "z": 8, "boundary": 12, "rgb": 16, "confidence": 20}
+    assert {f.name: f.offset for f in msg.fields} == offsets
     assert (msg.height, msg.width, msg.point_step, msg.row_step, msg.is_dense) == (6, 8, 32, 256, False)
     fields = read_cloud_fields(msg)
     np.testing.assert_array_equal(np.stack([fields["x"], fields["y"], fields["z"]], -1), xyz)

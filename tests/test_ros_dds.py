@@ -16,7 +16,8 @@ def test_image_and_cloud_cross_processes_intact(tmp_path):
     deadline = Deadline(90)
     receiver = start(["-m", "tests.ros_helpers.image_cloud_peer", "receive", "--count", "5", "--out", str(out)],
                      env, tmp_path / "receiver.log")
-    publisher = start(["-m", "tests.ros_helpers.image_cloud_peer", "publish", "--count", "5"], env, tmp_path / "publisher.log")
+    publisher = start(["-m", "tests.ros_helpers.image_cloud_peer", "publish", "--count", "5"],
+                      env, tmp_path / "publisher.log")
     try:
         assert deadline.wait(receiver) == 0, (tmp_path / "receiver.log").read_text()
         assert deadline.wait(publisher) == 0, (tmp_path / "publisher.log").read_text()

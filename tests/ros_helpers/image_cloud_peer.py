@@ -1,7 +1,8 @@
 """A standalone rclpy peer for the two-process DDS test: publishes or receives Image + PointCloud2.
 
 publish: sends N frames (rgb8 image and its packed cloud) until the subscriber has all of them.
-receive: records what arrives and writes a JSON summary (checks done by the test)."""
+receive: records what arrives and writes a JSON summary (checks done by the test).
+"""
 from __future__ import annotations
 
 import argparse
