@@ -66,3 +66,13 @@ def test_bad_cloud_inputs_are_named(rng):
         pack_pointcloud(xyz, rgb=rgb[:2])
     with pytest.raises(ValueError, match="decimation"):
         pack_pointcloud(xyz, decimation=0)
+
+
+def test_all_invalid_unorganized_cloud_is_empty_not_an_error(rng):
+    """A frame with no valid depth gives an empty 1x0 cloud that still serialises."""
+    xyz, rgb, _, _ = _inputs(rng)
+    xyz[:] = np.nan
+    cloud = pack_pointcloud(xyz, rgb=rgb, organized=False)
+    flavour = FLAVOURS["rosbags"]()
+    msg = flavour.round_trip(cloud_to_msg(cloud, flavour.header("c", 0), flavour.cloud, flavour.field))
+    assert (msg.height, msg.width, len(msg.data)) == (1, 0, 0)
