@@ -1,0 +1,110 @@
+"""Pictures of an evaluation: per-frame PNG panels and summary plots (matplotlib, Agg)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+TILE_WIDTH = 320
+
+
+def colorize(values: np.ndarray, lo: float, hi: float, colormap: int = cv2.COLORMAP_TURBO) -> np.ndarray:
+    """(H, W) float -> (H, W, 3) uint8 RGB; NaN black."""
+    norm = np.clip((np.nan_to_num(values, nan=lo) - lo) / max(hi - lo, 1e-9), 0, 1)
+    rgb = cv2.applyColorMap((norm * 255).astype(np.uint8), colormap)[..., ::-1]
+    return np.where(np.isfinite(values)[..., None], rgb, 0).astype(np.uint8)
+
+
+def colorize_depth(depth: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Turbo on inverse depth (near = red), range from ``reference`` (e.g. ground truth) if given."""
+    source = reference if reference is not None and np.isfinite(reference).any() else depth
+    inverse = 1.0 / np.where(np.isfinite(source) & (source > 0), source, np.nan)
+    if not np.isfinite(inverse).any():
+        return np.zeros(depth.shape + (3,), np.uint8)
+    lo, hi = np.nanpercentile(inverse, [2, 98])
+    return colorize(1.0 / depth, lo, hi)
+
+
+def _tile(image: np.ndarray, label: str) -> np.ndarray:
+    height = round(image.shape[0] * TILE_WIDTH / image.shape[1])
+    tile = cv2.resize(np.ascontiguousarray(image), (TILE_WIDTH, height), interpolation=cv2.INTER_NEAREST)
+    cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
+def frame_panel(result: Any) -> np.ndarray:
+    """RGB panel: input | depth | OB | confidence; a second row with ground truth and error if any."""
+    gray = lambda a: colorize(a, 0.0, 1.0, cv2.COLORMAP_BONE) if a is not None else None  # noqa: E731
+    top = [(result.rgb, f"input #{result.index}"), (colorize_depth(result.depth, result.gt_depth), "depth"),
+           (gray(result.boundary), "occlusion boundary"),
+           (colorize(result.confidence, 0.0, 1.0, cv2.COLORMAP_VIRIDIS) if result.confidence is not None
+            else None, "confidence")]
+    rows = [[_tile(img, label) for img, label in top if img is not None]]
+    if result.gt_depth is not None or result.gt_boundary is not None:
+        bottom = []
+        if result.gt_depth is not None:
+            bottom.append(_tile(colorize_depth(result.gt_depth), "ground-truth depth"))
+            depth = result.depth if result.depth.shape == result.gt_depth.shape else \
+                cv2.resize(result.depth, result.gt_depth.shape[::-1], interpolation=cv2.INTER_NEAREST)
+            rel = np.abs(depth - result.gt_depth) / result.gt_depth
+            bottom.append(_tile(colorize(rel, 0.0, 0.3, cv2.COLORMAP_INFERNO), "abs rel error (0-0.3)"))
+        if result.gt_boundary is not None:
+            bottom.append(_tile(gray(result.gt_boundary.astype(np.float32)), "ground-truth boundary"))
+        rows.append(bottom)
+    width = max(len(r) for r in rows) * TILE_WIDTH
+    stacked = []
+    for row in rows:
+        strip = np.hstack(row)
+        stacked.append(np.pad(strip, ((0, 0), (0, width - strip.shape[1]), (0, 0))))
+    return np.vstack(stacked)
+
+
+def write_plots(summary: dict, folder: Path) -> list[str]:
+    """Per-frame error over time, error vs distance, OB precision-recall; returns relative paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    frames = summary["per_frame"]
+    series = [(k, label) for k, label in (("abs_rel", "AbsRel"), ("ob_best_f", "OB best F (per frame)"))
+              if any(k in f for f in frames)]
+    if series:
+        fig, axes = plt.subplots(len(series), 1, figsize=(7, 2.4 * len(series)), squeeze=False, sharex=True)
+        for ax, (key, label) in zip(axes[:, 0], series):
+            pts = [(f["index"], f[key]) for f in frames if key in f]
+            ax.plot(*zip(*pts), lw=1)
+            ax.set_ylabel(label)
+            ax.grid(alpha=0.3)
+        axes[-1, 0].set_xlabel("frame")
+        written.append(_save(fig, folder / "error_over_time.png", plt))
+    if "error_vs_distance" in summary:
+        dist = summary["error_vs_distance"]
+        edges = np.asarray(dist["bin_edges_m"])
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        ax.plot(np.sqrt(edges[:-1] * edges[1:]), np.asarray(dist["abs_rel"], float), "o-")
+        ax.set_xscale("log")
+        ax.set(xlabel="ground-truth depth (m)", ylabel="mean AbsRel", title="error vs distance")
+        ax.grid(alpha=0.3)
+        written.append(_save(fig, folder / "error_vs_distance.png", plt))
+    if "pr_curve" in summary:
+        pr, ods = summary["pr_curve"], summary["boundary"]
+        fig, ax = plt.subplots(figsize=(4.2, 4))
+        ax.plot(pr["recall"], pr["precision"], lw=1.5, label=f"ODS {ods['ods_f']:.3f}, AP {ods['ap']:.3f}")
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="recall", ylabel="precision", title="occlusion boundaries")
+        ax.legend(loc="lower left")
+        ax.grid(alpha=0.3)
+        written.append(_save(fig, folder / "pr_curve.png", plt))
+    return written
+
+
+def _save(fig, path: Path, plt) -> str:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return f"{path.parent.name}/{path.name}"

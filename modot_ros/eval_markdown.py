@@ -1,0 +1,75 @@
+"""report.md and report.html of an evaluation summary (``EvaluationReport.write`` calls this)."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+RUN_KEYS = (("frames", "frames evaluated"), ("frames_in", "frames in"), ("frames_out", "frames out"),
+            ("drops", "dropped frames"), ("output_rate_hz", "output rate (Hz)"),
+            ("latency_ms_p50", "latency p50 (ms)"), ("latency_ms_p95", "latency p95 (ms)"),
+            ("frames_per_s", "frames / s"), ("realtime_factor", "x real time"),
+            ("bag_duration_s", "bag duration (s)"), ("wall_s", "wall time (s)"), ("error", "stopped by"))
+DEPTH_LABELS = {"abs_rel": "AbsRel", "sq_rel": "SqRel", "rmse": "RMSE (m)", "rmse_log": "RMSE log",
+                "log10": "log10", "delta1": "δ<1.25", "delta2": "δ<1.25²", "delta3": "δ<1.25³",
+                "coverage": "coverage", "dbe_acc": "ε_acc (px)", "dbe_comp": "ε_comp (px)",
+                "flying_pixels": "flying pixels"}
+BOUNDARY_LABELS = {"ods_f": "ODS F", "ois_f": "OIS F", "ap": "AP", "ods_threshold": "ODS threshold"}
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _tables(summary: dict) -> list[tuple[str, list[tuple[str, str]]]]:
+    run = summary["run"]
+    tables = [("Run", [(label, _fmt(run[key])) for key, label in RUN_KEYS if run.get(key) is not None])]
+    if "topics" in run:
+        tables[0][1].extend((f"topic: {role}", topic) for role, topic in run["topics"].items())
+    if "depth" in summary:
+        depth = summary["depth"]
+        title = "Depth" + (" (per-frame median-aligned)" if summary["align"] == "median" else " (metric)")
+        tables.append((title, [(label, _fmt(depth[key])) for key, label in DEPTH_LABELS.items() if key in depth]))
+    if "boundary" in summary:
+        tables.append(("Occlusion boundaries (BSDS protocol)",
+                       [(label, _fmt(summary["boundary"][key])) for key, label in BOUNDARY_LABELS.items()]))
+    return tables
+
+
+def _markdown(summary: dict) -> str:
+    lines = ["# modot_ros evaluation report", ""]
+    for title, rows in _tables(summary):
+        lines += [f"## {title}", "", "| metric | value |", "| --- | --- |"]
+        lines += [f"| {name} | {value} |" for name, value in rows] + [""]
+    figures = summary.get("figures", {})
+    if figures.get("plots"):
+        lines += ["## Plots", ""] + [f"![{p}]({p})" for p in figures["plots"]] + [""]
+    if figures.get("panels"):
+        lines += ["## Frames (input | depth | OB | confidence; ground truth and error below)", ""]
+        lines += [f"**{Path(p).stem}**\n\n![{p}]({p})\n" for p in figures["panels"]]
+    lines += ["Per-frame values: `metrics.json` → `per_frame`.", ""]
+    return "\n".join(lines)
+
+
+def _html(summary: dict) -> str:
+    parts = ["<!doctype html><meta charset='utf-8'><title>modot_ros evaluation</title>",
+             "<style>body{font-family:sans-serif;max-width:1400px}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:2px 8px}img{max-width:100%}</style>",
+             "<h1>modot_ros evaluation report</h1>"]
+    for title, rows in _tables(summary):
+        parts.append(f"<h2>{html.escape(title)}</h2><table>")
+        parts += [f"<tr><td>{html.escape(n)}</td><td>{html.escape(v)}</td></tr>" for n, v in rows]
+        parts.append("</table>")
+    figures = summary.get("figures", {})
+    for title, key in (("Plots", "plots"), ("Frames", "panels")):
+        if figures.get(key):
+            parts.append(f"<h2>{title}</h2>")
+            parts += [f"<p>{html.escape(Path(p).stem)}<br><img src='{html.escape(p)}'></p>" for p in figures[key]]
+    return "\n".join(parts) + "\n"
+
+
+def write_markdown_and_html(summary: dict, folder: Path) -> None:
+    """Write ``report.md`` and ``report.html`` (images referenced by relative path)."""
+    (folder / "report.md").write_text(_markdown(summary))
+    (folder / "report.html").write_text(_html(summary))

@@ -1,0 +1,164 @@
+"""Evaluation report shared by offline bag evaluation and live replay.
+
+``EvaluationReport.add`` scores one frame (depth metrics with optional per-frame median
+alignment, OB counts for ODS/OIS/AP, boundary error, flying pixels, error vs distance) and keeps
+PNG panels of the best and worst frames; ``write`` puts metrics.json, report.md, report.html,
+plots/*.png and panels/*.png into a folder. Metric definitions live in ``modot_ros.metrics``.
+"""
+from __future__ import annotations
+
+import heapq
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from modot_ros.eval_figures import frame_panel, write_plots
+from modot_ros.eval_markdown import write_markdown_and_html
+from modot_ros.geometry import CameraIntrinsics
+from modot_ros.metrics.boundary import BoundaryEvaluator
+from modot_ros.eval_metrics import boundary_error, depth_metrics, flying_pixel_rate
+
+DEPTH_KEYS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "delta1", "delta2", "delta3")
+LOWER_IS_BETTER = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10")
+
+
+@dataclass
+class FrameResult:
+    """What the estimator (or the node) produced for one frame, plus its ground truth."""
+
+    index: int
+    stamp_ns: int
+    rgb: np.ndarray
+    depth: np.ndarray
+    boundary: np.ndarray | None
+    confidence: np.ndarray | None
+    intrinsics: CameraIntrinsics
+    gt_depth: np.ndarray | None = None
+    gt_boundary: np.ndarray | None = None
+
+
+def _resize_to(array: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """Outputs at another size than the ground truth (node ``output_scale``) are resized to it."""
+    import cv2
+
+    if array is None or array.shape[:2] == shape:
+        return array
+    return cv2.resize(array, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+
+
+class EvaluationReport:
+    """Accumulates per-frame scores; ``align`` is ``none`` or ``median``."""
+
+    def __init__(self, align: str = "none", min_depth: float = 0.1, max_depth: float = 20.0,
+                 n_panels: int = 2, distance_bins: int = 12) -> None:
+        if align not in ("none", "median"):
+            raise ValueError(f"align={align!r}; allowed: none, median")
+        self.align, self.min_depth, self.max_depth, self.n_panels = align, min_depth, max_depth, n_panels
+        self.frames: list[dict] = []
+        self.boundary = BoundaryEvaluator()
+        self.edges = np.geomspace(min_depth, max_depth, distance_bins + 1)
+        self._bin_sum = np.zeros(distance_bins)
+        self._bin_count = np.zeros(distance_bins, np.int64)
+        self._best: list = []   # heaps of (key, index, panel) holding the n_panels best / worst
+        self._worst: list = []
+        self._examples: list = []
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.frames)
+
+    def add(self, result: FrameResult) -> dict:
+        """Score one frame; returns its per-frame metrics (also kept for the report)."""
+        row: dict = {"index": result.index, "stamp_ns": result.stamp_ns}
+        depth = result.depth
+        if result.gt_depth is not None:
+            depth = _resize_to(depth, result.gt_depth.shape)
+            scores, aligned = depth_metrics(depth, result.gt_depth, self.align, self.min_depth, self.max_depth)
+            row.update(scores)
+            self._bin_errors(aligned, result.gt_depth)
+            row.update(flying_pixel_rate(aligned, result.gt_depth, result.gt_boundary))
+            row.update(boundary_error(aligned, result.gt_depth))
+        if result.gt_boundary is not None and result.boundary is not None:
+            prob = _resize_to(result.boundary, result.gt_boundary.shape)
+            row["ob_best_f"] = self.boundary.add(np.clip(prob, 0, 1), result.gt_boundary)["best_f"]
+        self.frames.append(row)
+        self._keep_panel(row, result)
+        return row
+
+    def _bin_errors(self, depth: np.ndarray, gt: np.ndarray) -> None:
+        valid = np.isfinite(depth) & np.isfinite(gt) & (gt >= self.min_depth) & (gt <= self.max_depth)
+        bins = np.clip(np.digitize(gt[valid], self.edges) - 1, 0, len(self._bin_sum) - 1)
+        rel = np.abs(depth[valid] - gt[valid]) / gt[valid]
+        self._bin_sum += np.bincount(bins, rel, len(self._bin_sum))
+        self._bin_count += np.bincount(bins, minlength=len(self._bin_sum))
+
+    def _keep_panel(self, row: dict, result: FrameResult) -> None:
+        """Keep panels of the frames with the lowest / highest AbsRel (or OB F without depth GT)."""
+        key = row.get("abs_rel", 1.0 - row["ob_best_f"] if "ob_best_f" in row else None)
+        if key is None or not np.isfinite(key):
+            if len(self._examples) < self.n_panels or result.index % 50 == 0:
+                self._examples = (self._examples + [(result.index, frame_panel(result))])[-self.n_panels:]
+            return
+        for heap, sign in ((self._best, -1.0), (self._worst, 1.0)):
+            item = (sign * key, result.index)
+            if len(heap) < self.n_panels or item > heap[0][:2]:
+                entry = (*item, frame_panel(result))
+                (heapq.heappush if len(heap) < self.n_panels else heapq.heapreplace)(heap, entry)
+
+    def summary(self) -> dict:
+        """Aggregates: depth means over frames, ODS/OIS/AP, error vs distance, per-frame rows."""
+        out: dict = {"n_frames": self.n_frames, "align": self.align}
+        depth_rows = [f for f in self.frames if "abs_rel" in f]
+        if depth_rows:
+            keys = [k for k in depth_rows[0] if k not in ("index", "stamp_ns", "ob_best_f")]
+            out["depth"] = {k: float(np.nanmean([f.get(k, np.nan) for f in depth_rows])) for k in keys}
+            out["depth"]["n_frames"] = len(depth_rows)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = self._bin_sum / self._bin_count
+            out["error_vs_distance"] = {"bin_edges_m": self.edges.tolist(), "abs_rel": mean.tolist(),
+                                        "pixels": self._bin_count.tolist()}
+        if self.boundary.n_images:
+            result = self.boundary.result()
+            out["boundary"] = {k: float(v) for k, v in result.items() if np.isscalar(v)}
+            out["pr_curve"] = {k: np.asarray(result[k]).tolist() for k in ("thresholds", "precision", "recall")}
+        out["per_frame"] = self.frames
+        return out
+
+    def write(self, folder: str | Path, run: dict) -> dict:
+        """Write metrics.json, report.md/.html, plots/ and panels/ into ``folder``; return the summary."""
+        folder = Path(folder)
+        (folder / "panels").mkdir(parents=True, exist_ok=True)
+        summary = {"run": run} | self.summary()
+        panels = self._write_panels(folder / "panels")
+        plots = write_plots(summary, folder / "plots") if self.frames else {}
+        summary["figures"] = {"panels": panels, "plots": plots}
+        (folder / "metrics.json").write_text(json.dumps(_finite(summary), indent=1, allow_nan=False))
+        write_markdown_and_html(summary, folder)
+        return summary
+
+    def _write_panels(self, folder: Path) -> list[str]:
+        import cv2
+
+        names = []
+        for label, heap in (("best", self._best), ("worst", self._worst), ("frame", [(0, i, p) for i, p in self._examples])):
+            ordered = sorted(heap, key=lambda e: (-e[0] if label == "best" else e[0]), reverse=label != "frame")
+            for rank, (_, index, panel) in enumerate(ordered):
+                name = f"{label}_{rank}_frame{index:05d}.png"
+                cv2.imwrite(str(folder / name), panel[..., ::-1])
+                names.append(f"panels/{name}")
+        return names
+
+
+def _finite(value):
+    """JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to null (strict JSON readers)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
