@@ -85,7 +85,7 @@ def pack_pointcloud(
     channels = [plane(None)] * 3 if count == 0 else list(cv2.split(np.ascontiguousarray(points).reshape(count, 1, 3)))
     channels.append(plane(boundary))
     if point_step == 32:
-        colour = plane(None) if rgb is None else _packed_rgb(select(rgb)).reshape(count, 1)
+        colour = plane(None) if rgb is None or count == 0 else _packed_rgb(select(rgb)).reshape(count, 1)
         channels += [colour, plane(confidence), plane(None), plane(None)]
     floats = _interleave(channels)
     cloud_h, cloud_w = grid if organized else (1, grid[0])
