@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from training.photometric import (PhotometricConfig, PhotometricInputError, depth_photometric_loss,
                                   mixture_photometric_loss, multiscale_photometric_loss)
-from training.reprojection import (relative_pose, responsibilities, ssim_centre_sensitivity,
+from training.reprojection import (photometric_error, photometric_error_with_sensitivity,
+                                   relative_pose, responsibilities, ssim_centre_sensitivity,
                                    ssim_dissimilarity, warp_with_uncertainty)
 
 H, W, F_PX, PLANE_Z = 24, 32, 30.0, 2.0
@@ -179,3 +180,12 @@ def test_mismatched_sources_and_poses_raise(scene):
     target, sources, poses = scene
     with pytest.raises(PhotometricInputError, match="poses"):
         depth_photometric_loss(target, sources, _inv(2.0), K, poses[:1])
+
+
+def test_shared_ssim_statistics_give_the_same_error_and_sensitivity():
+    """The fused error + sensitivity used by the loss equals the two separate definitions."""
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.rand(2, 3, 6, 7, generator=g), torch.rand(2, 3, 6, 7, generator=g)
+    error, sens = photometric_error_with_sensitivity(x, y, 0.85)
+    assert torch.allclose(error, photometric_error(x, y, 0.85))
+    assert torch.allclose(sens, ssim_centre_sensitivity(x, y))

@@ -167,7 +167,7 @@ def balanced_bce_loss(logits_list: Sequence[torch.Tensor], gt_boundary: torch.Te
 
 def _shift(x: torch.Tensor, dy: int, dx: int, mode: str) -> torch.Tensor:
     """Neighbour map ``x(i+dy, j+dx)``; outside the image: 0 ("constant") or edge value."""
-    padded = F.pad(x, (1, 1, 1, 1), mode=mode) if mode != "constant" else F.pad(x, (1, 1, 1, 1))
+    padded = F.pad(x, (1, 1, 1, 1), mode=mode)
     h, w = x.shape[-2:]
     return padded[..., 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
 

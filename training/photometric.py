@@ -22,8 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from training.reprojection import relative_pose  # noqa: F401  (re-exported)
-from training.reprojection import (edge_aware_smoothness, photometric_error, responsibilities,
-                                   ssim_centre_sensitivity, warp_with_uncertainty)
+from training.reprojection import (edge_aware_smoothness, photometric_error,
+                                   photometric_error_with_sensitivity, responsibilities,
+                                   warp_with_uncertainty)
 
 @dataclass(frozen=True)
 class PhotometricConfig:
@@ -104,13 +105,14 @@ def _warp_all(target, sources, inv_depth, inv_sigma, K, poses, cfg: PhotometricC
     out = {"loss": [], "std": [], "l1": [], "valid": []}
     for src, pose in zip(sources, poses):
         warp = warp_with_uncertainty(src, inv_depth, inv_sigma, K, pose, cfg.abs_sensitivity)
-        out["loss"].append(photometric_error(warp.colour, target, cfg.ssim_weight))
         out["l1"].append((warp.colour - target).abs().mean(1, keepdim=True))
         out["valid"].append(warp.valid)
-        if warp.colour_std is not None:
-            sens = ssim_centre_sensitivity(warp.colour.detach(), target)
-            out["std"].append(cfg.ssim_weight * warp.colour_std * sens
-                              + (1 - cfg.ssim_weight) * warp.colour_std)
+        if warp.colour_std is None:
+            out["loss"].append(photometric_error(warp.colour, target, cfg.ssim_weight))
+            continue
+        loss, sens = photometric_error_with_sensitivity(warp.colour, target, cfg.ssim_weight)
+        out["loss"].append(loss)
+        out["std"].append(warp.colour_std * (cfg.ssim_weight * sens + 1 - cfg.ssim_weight))
     return {k: torch.stack(v) for k, v in out.items() if v}
 
 

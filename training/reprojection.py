@@ -67,17 +67,33 @@ def ssim_dissimilarity(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return ((1 - (a * b) / (c * d)) / 2).clamp(0, 1)
 
 
-def ssim_centre_sensitivity(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``|d rho_SSIM / d x_centre|`` per pixel and channel, closed form of §2.3 step 3 (N = 9)."""
-    mu_x, mu_y, a, b, c, d = _ssim_terms(x, y)
+def _centre_sensitivity(x, y, mu_x, mu_y, a, b, c, d) -> torch.Tensor:
     p, q = a * b, c * d
     num = mu_y * b * q - mu_x * d * p + a * q * (y - mu_y) - c * p * (x - mu_x)
     return num.abs() / (9.0 * q * q)
 
 
+def ssim_centre_sensitivity(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``|d rho_SSIM / d x_centre|`` per pixel and channel, closed form of §2.3 step 3 (N = 9)."""
+    return _centre_sensitivity(x, y, *_ssim_terms(x, y))
+
+
 def photometric_error(x: torch.Tensor, y: torch.Tensor, ssim_weight: float = 0.85) -> torch.Tensor:
     """Per-channel ``ssim_weight * rho_SSIM + (1 - ssim_weight) * |x - y|`` (§2.3 step 3, §5)."""
     return ssim_weight * ssim_dissimilarity(x, y) + (1 - ssim_weight) * (x - y).abs()
+
+
+def photometric_error_with_sensitivity(x: torch.Tensor, y: torch.Tensor, ssim_weight: float = 0.85
+                                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`photometric_error` and the detached :func:`ssim_centre_sensitivity` of ``x``.
+
+    One set of window statistics serves both (the SSIM pooling dominates the cost).
+    """
+    mu_x, mu_y, a, b, c, d = _ssim_terms(x, y)
+    rho = ((1 - (a * b) / (c * d)) / 2).clamp(0, 1)
+    error = ssim_weight * rho + (1 - ssim_weight) * (x - y).abs()
+    stats = (t.detach() for t in (mu_x, mu_y, a, b, c, d))
+    return error, _centre_sensitivity(x.detach(), y, *stats)
 
 
 def edge_aware_smoothness(field: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
@@ -101,15 +117,19 @@ def _reproject(inv_depth: torch.Tensor, K: torch.Tensor, T: torch.Tensor):
 def position_jacobian(inv_depth: torch.Tensor, K: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
     """``d(u, v)/d(inverse depth)`` per pixel (B, 2, H, W), detached (§2.3 step 1).
 
-    Every pixel's position depends only on its own inverse depth, so the gradient of the summed
-    coordinate is the per-pixel derivative; this reuses the geometry module instead of a copy.
+    With ``a = K R K^-1 p`` and ``b = K t`` the source pixel is ``h(d) = a + d b`` divided by
+    ``h_z``, so ``dx/dd = (b_xy a_z - b_z a_xy) / (a_z + d b_z)^2``. ``K^-1 p`` and ``R K^-1 p``
+    come from the geometry module (back-projection at depth 1, rotation-only transform).
     """
-    with torch.enable_grad():
-        d = inv_depth.detach().requires_grad_(True)
-        uv, _ = _reproject(d, K.detach(), T.detach())
-        ju, = torch.autograd.grad(uv[:, 0].sum(), d, retain_graph=True)
-        jv, = torch.autograd.grad(uv[:, 1].sum(), d)
-    return torch.cat([ju, jv], dim=1)
+    K, T, d = K.detach(), T.detach().to(inv_depth.dtype), inv_depth.detach()
+    rotation = T.clone()
+    rotation[:, :3, 3] = 0.0
+    rays = transform_points_torch(backproject_torch(torch.ones_like(d), K), rotation)
+    K = K.to(d.dtype)
+    a = torch.einsum("bij,bjhw->bihw", K, rays)
+    b = (K @ T[:, :3, 3:]).unsqueeze(-1)  # (B, 3, 1, 1)
+    h_z = a[:, 2:] + d * b[:, 2:]
+    return (b[:, :2] * a[:, 2:] - b[:, 2:] * a[:, :2]) / (h_z * h_z)
 
 
 def _sample(image: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
