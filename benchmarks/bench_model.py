@@ -74,14 +74,24 @@ def _ours(encoder: str) -> nn.Module:
     return DepthBoundaryNet(ModelConfig(encoder=encoder), pretrained=False)
 
 
+def _one_thread_lite0(repeat: int) -> dict:
+    """lite0 at 320x240 on one thread: robust to a busy shared CPU, where 2 OpenMP threads
+    stall on each other; a 2-core robot gets at least this rate."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        row = _measure("lite0 320x240 modot 1 thread", _ours("efficientnet_lite0"), (240, 320), repeat)
+    finally:
+        torch.set_num_threads(threads)
+    return row | {"goal": "<= 100 ms (10 fps)", "ok": row["value"] <= 100.0}
+
+
 @benchmark("model.forward_latency")
 def forward_latency(quick: bool) -> list[dict]:
     """Batch-1 CPU/GPU-agnostic forward latency (runs on the current default device: CPU)."""
+    rows = [_one_thread_lite0(repeat=3 if quick else 10)]
     if quick:
-        row = _measure("lite0 320x240 (modot, mixture)", _ours("efficientnet_lite0"), (240, 320), 3)
-        return [row | {"goal": "<= 100 ms (10 fps)", "ok": row["value"] <= 100.0,
-                       "note": f"{row['gflops']:.2f} GFLOPs; quick mode, {torch.get_num_threads()} threads"}]
-    rows = []
+        return rows
     for size, shape in SIZES.items():
         lite0 = _measure(f"lite0 {size}", _ours("efficientnet_lite0"), shape, 10)
         lite2 = _measure(f"lite2 {size}", _ours("efficientnet_lite2"), shape, 10)
