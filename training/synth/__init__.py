@@ -1,1 +1,18 @@
-"""Procedural synthetic scene engine: exact ray-cast RGB, depth, normals, instances and OB labels."""
+"""Procedural synthetic scene engine: exact ray-cast RGB, depth, normals, instances and OB labels.
+
+Public API: ``render_scene``, ``render_seeds``, ``render_sequence``, ``SyntheticDepthDataset``,
+``write_bag``, ``write_dataset`` / ``FrameFolder``, ``SPLITS`` (seed ranges per split).
+"""
+from training.synth.api import relative_pose, render_scene, render_seeds, render_sequence
+from training.synth.dataset import SyntheticDepthDataset
+from training.synth.scene import SPLITS, split_of_seed
+
+
+def write_bag(*args, **kwargs):
+    """See ``training.synth.bag.write_bag`` (imported lazily: it needs rosbags)."""
+    from training.synth.bag import write_bag as _write_bag
+    return _write_bag(*args, **kwargs)
+
+
+__all__ = ["SPLITS", "SyntheticDepthDataset", "relative_pose", "render_scene", "render_seeds",
+           "render_sequence", "split_of_seed", "write_bag"]

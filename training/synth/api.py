@@ -16,7 +16,9 @@ def render_seeds(seeds: list[int], height: int, width: int, device: str | torch.
     poses = [sc.trajectory.frame_pose(f) for sc, f in zip(scenes, frames)]
     # camera noise differs per frame of one sequence but stays reproducible
     noise_seeds = [int(s) * 1009 + int(f) for s, f in zip(seeds, frames)]
-    return render_batch(scenes, height, width, poses=poses, device=device, seeds=noise_seeds, noise=noise)
+    ref = [list(seeds).index(s) for s in seeds]  # frames of one scene share the first one's exposure
+    return render_batch(scenes, height, width, poses=poses, device=device, seeds=noise_seeds, noise=noise,
+                        exposure_ref=ref)
 
 
 def render_scene(seed: int, height: int, width: int, device: str | torch.device = "cpu",

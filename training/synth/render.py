@@ -130,12 +130,14 @@ def _gauss_blur(x: torch.Tensor) -> torch.Tensor:
     return sum(wk * xp[..., k:k + x.shape[-2], :] for k, wk in enumerate(w))
 
 
-def _camera_effects(lin: torch.Tensor, lights: dict, seeds: list[int], noise: bool) -> torch.Tensor:
+def _camera_effects(lin: torch.Tensor, lights: dict, seeds: list[int], noise: bool,
+                    exposure_ref: list[int]) -> torch.Tensor:
     """Linear (B,3,H,W) radiance -> uint8 sRGB-like image with exposure, blur, noise, gamma."""
     B, _, H, W = lin.shape
     lin = lin * lights["wb"][:, :, None, None]
-    # auto exposure to a mid-grey mean, then the scene's exposure offset
-    mean = lin.mean((1, 2, 3), keepdim=True).clamp_min(1e-4)
+    # auto exposure to a mid-grey mean (frames of one sequence share their key frame's gain,
+    # so brightness constancy holds for the photometric loss), then the scene's offset
+    mean = lin.mean((1, 2, 3), keepdim=True).clamp_min(1e-4)[exposure_ref]
     lin = lin * (0.22 / mean) * lights["exposure"][:, None, None, None]
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, H, device=lin.device), torch.linspace(-1, 1, W, device=lin.device),
                             indexing="ij")
@@ -151,7 +153,8 @@ def _camera_effects(lin: torch.Tensor, lights: dict, seeds: list[int], noise: bo
 
 
 def render_batch(scenes: list[Scene], height: int, width: int, poses: list[np.ndarray] | None = None,
-                 device: str | torch.device = "cpu", seeds: list[int] | None = None, noise: bool = True) -> dict:
+                 device: str | torch.device = "cpu", seeds: list[int] | None = None, noise: bool = True,
+                 exposure_ref: list[int] | None = None) -> dict:
     """Render B scenes (each from its key-frame pose unless ``poses`` given) in one batch.
 
     Returns (B,...) tensors: rgb uint8 (3,H,W), depth float32 (1,H,W) metres NaN invalid,
@@ -188,7 +191,8 @@ def render_batch(scenes: list[Scene], height: int, width: int, poses: list[np.nd
     sky = (~hit).nonzero()
     if sky.numel():
         rad[sky[:, 0], sky[:, 1]] = _sky(d_w[sky[:, 0], sky[:, 1]], {k: v[sky[:, 0]] for k, v in lights.items()})
-    rgb = _camera_effects(rad.transpose(1, 2).reshape(B, 3, height, width), lights, seeds, noise)
+    rgb = _camera_effects(rad.transpose(1, 2).reshape(B, 3, height, width), lights, seeds, noise,
+                           exposure_ref if exposure_ref is not None else list(range(B)))
     valid = hit & (z >= MIN_DEPTH_M) & (z <= MAX_DEPTH_M)
     n_c = _mat_t_vec(pose[:, None, :3, :3], n_w) * hit[..., None]
     shp = (B, height, width)
