@@ -23,7 +23,11 @@ def _batch(batch: int, height: int, width: int):
 
 @benchmark("losses.photometric_step")
 def photometric_step(quick: bool) -> list[dict]:
-    """Forward + backward of one scale at the CPU-training size (96x320, batch 4, 2 sources)."""
+    """Forward + backward of one scale at the CPU-training size (96x320, batch 4, 2 sources).
+
+    Goal from the cost model of mixture_depth.md §8.C: K = 2 warps per source, so about 2x
+    the single-depth loss plus the uncertainty propagation; 4x is the budget we allow.
+    """
     batch, height, width = (1, 48, 64) if quick else (4, 96, 320)
     target, sources, K, poses = _batch(batch, height, width)
     mu = (0.2 + 0.3 * torch.rand(batch, 2, height, width)).requires_grad_(True)
