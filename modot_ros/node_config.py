@@ -1,0 +1,181 @@
+"""Every parameter of the ``modot_node``, in one place (no rclpy here).
+
+``NodeConfig`` is the single source: the node declares its ROS parameters from it (descriptions,
+ranges, read-only flags), ``config/modot.yaml`` and the README table are generated from it and
+checked against it by a test. ``python -m modot_ros.node_config --markdown`` prints the README
+table; ``--yaml`` prints the commented parameter file.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from modot_ros.edge_points import EDGE_POINTS
+from modot_ros.frame_outputs import EDGE_MODES
+
+QOS_PRESETS = ("SENSOR_DATA", "DEFAULT", "SYSTEM_DEFAULT")
+PRECISIONS = ("auto", "fp32", "fp16")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def _p(default: Any, help: str, *, choices: tuple | None = None, range: tuple | None = None,
+       read_only: bool = False, group: str = "") -> Any:
+    """A parameter: default, help text, allowed values or inclusive numeric range, read-only."""
+    return field(default=default, metadata={"help": help, "choices": choices, "range": range,
+                                            "read_only": read_only, "group": group})
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Parameters of the modot_node (ROS parameter name = field name)."""
+
+    # model
+    model_path: str = _p("", "Checkpoint file; empty = the packaged default weights.",
+                         read_only=True, group="model")
+    random_weights: bool = _p(False, "Untrained network instead of weights (tests and benchmarks only).",
+                              read_only=True, group="model")
+    device: str = _p("auto", "Torch device: auto (cuda if present), cpu, cuda or cuda:N.",
+                     read_only=True, group="model")
+    precision: str = _p("auto", "auto (fp16 on CUDA, fp32 on CPU), fp32 or fp16 (CUDA only).",
+                        choices=PRECISIONS, read_only=True, group="model")
+    input_width: int = _p(0, "Network input width, px (multiple of 16); 0 = the model's own.",
+                          range=(0, 4096), read_only=True, group="model")
+    input_height: int = _p(0, "Network input height, px (multiple of 16); 0 = the model's own.",
+                           range=(0, 4096), read_only=True, group="model")
+    # outputs
+    min_depth: float = _p(0.1, "Smallest published depth, m; closer becomes NaN.", range=(0.0, 1000.0))
+    max_depth: float = _p(20.0, "Largest published depth, m; farther becomes NaN.", range=(0.0, 1000.0))
+    output_scale: float = _p(1.0, "Output size / input size; depth/camera_info is scaled exactly.",
+                             range=(0.05, 4.0), read_only=True)
+    edge_mode: str = _p("mixture", "Depth read-out: mixture (dominant mode, sharp edges) or mean "
+                        "(weighted mean, blurry baseline).", choices=EDGE_MODES)
+    edge_points: str = _p("drop", "Cloud points at edge pixels: keep (read-out depth), drop (NaN) or "
+                          "snap (depth of the mixture component nearest the neighbourhood median).",
+                          choices=EDGE_POINTS)
+    ambiguity_threshold: float = _p(0.3, "Edge pixel when mixture ambiguity 1 - max weight >= this.",
+                                    range=(0.0, 0.5))
+    occlusion_threshold: float = _p(0.5, "occlusion/mask and edge pixel when boundary probability "
+                                    ">= this.", range=(0.0, 1.0))
+    snap_window: int = _p(5, "Odd window (px) for the neighbourhood median of edge_points=snap.",
+                          range=(3, 31))
+    invalid_depth: float = _p(0.0, "Cloud depth (m) for pixels without a valid depth (e.g. to clear "
+                              "costmaps); 0 = leave NaN.", range=(0.0, 1000.0))
+    publish_points: bool = _p(True, "Publish the points cloud.")
+    organized: bool = _p(True, "Organized H x W cloud with NaN points; false = finite points only.")
+    cloud_decimation: int = _p(1, "Keep every Nth pixel in u and v in the cloud.", range=(1, 16))
+    colorize: bool = _p(True, "Add the rgb field to the cloud.")
+    cloud_confidence: bool = _p(True, "Add the confidence field to the cloud.")
+    publish_depth_mm: bool = _p(False, "Also publish depth/image_raw (16UC1 mm, 0 invalid).")
+    publish_mixture: bool = _p(False, "Also publish depth_mixture (modot_ros_msgs/DepthMixture).")
+    frame_id: str = _p("", "Output frame_id; empty = the input image's frame_id.")
+    # input and synchronisation
+    approx_sync: bool = _p(False, "Pair image and camera_info by nearest stamp within "
+                           "approx_sync_slop instead of equal stamps.", read_only=True)
+    approx_sync_slop: float = _p(0.02, "Largest stamp difference (s) for approx_sync.", range=(0.0, 1.0))
+    camera_info_cache: bool = _p(False, "Use the latest camera_info whatever its stamp (for bags "
+                                 "whose info is not time-synchronised).", read_only=True)
+    max_input_pixels: int = _p(3840 * 2160, "Reject larger images (width * height).",
+                               range=(1, 100_000_000))
+    input_qos: str = _p("SENSOR_DATA", "QoS preset of the subscriptions.", choices=QOS_PRESETS,
+                        read_only=True)
+    input_qos_depth: int = _p(5, "History depth of the subscriptions.", range=(1, 100), read_only=True)
+    output_qos: str = _p("DEFAULT", "QoS preset of the publishers (DEFAULT = reliable, what RViz "
+                         "subscribes with).", choices=QOS_PRESETS, read_only=True)
+    output_qos_depth: int = _p(1, "History depth of the publishers.", range=(1, 100), read_only=True)
+    # runtime
+    lazy: bool = _p(True, "Skip inference while no output topic has a subscriber.")
+    use_lifecycle: bool = _p(False, "Managed lifecycle node (configure loads the model, activate "
+                             "subscribes); false = configure and activate at start.", read_only=True)
+    diagnostics_period: float = _p(1.0, "Seconds between /diagnostics messages.", range=(0.1, 60.0),
+                                   read_only=True)
+    expected_rate: float = _p(0.0, "Expected output rate (Hz) for a diagnostics warning; 0 = unchecked.",
+                              range=(0.0, 1000.0))
+    debug_delay_ms: int = _p(0, "Extra delay per frame (ms) to emulate a slow model (tests).",
+                             range=(0, 10_000))
+
+    def validate(self) -> list[str]:
+        """Reasons this configuration is not allowed (empty when it is fine)."""
+        reasons = [r for f in dataclasses.fields(self) if (r := check_value(f.name, getattr(self, f.name)))]
+        if not self.min_depth < self.max_depth:
+            reasons.append(f"min_depth={self.min_depth} must be < max_depth={self.max_depth}")
+        if self.min_depth <= 0:
+            reasons.append(f"min_depth={self.min_depth} must be > 0")
+        if self.snap_window % 2 == 0:
+            reasons.append(f"snap_window={self.snap_window} must be odd")
+        for name in ("input_width", "input_height"):
+            if getattr(self, name) % 16:
+                reasons.append(f"{name}={getattr(self, name)} must be a multiple of 16 (or 0)")
+        if (self.input_width == 0) != (self.input_height == 0):
+            reasons.append("set both input_width and input_height, or neither (0)")
+        if not DEVICE_PATTERN.match(self.device):
+            reasons.append(f"device={self.device!r}; allowed: auto, cpu, cuda, cuda:N")
+        return reasons
+
+    def replace(self, **changes: Any) -> "NodeConfig":
+        return dataclasses.replace(self, **changes)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(NodeConfig)}
+
+
+def type_name(name: str) -> str:
+    """'bool' | 'int' | 'double' | 'string' (the ROS parameter type)."""
+    return {"bool": "bool", "int": "int", "float": "double", "str": "string"}[FIELDS[name].type]
+
+
+def check_value(name: str, value: Any) -> str | None:
+    """Why ``value`` is not allowed for parameter ``name`` (None when it is)."""
+    if name not in FIELDS:
+        return f"unknown parameter {name!r}"
+    meta = FIELDS[name].metadata
+    kind = FIELDS[name].type
+    python = {"bool": bool, "int": int, "float": (int, float), "str": str}[kind]
+    if not isinstance(value, python) or (kind != "bool" and isinstance(value, bool)):
+        return f"{name} must be a {type_name(name)}, got {value!r}"
+    if meta["choices"] and value not in meta["choices"]:
+        return f"{name}={value!r}; allowed: {', '.join(meta['choices'])}"
+    low, high = meta["range"] or (None, None)
+    if low is not None and not low <= value <= high:
+        return f"{name}={value} is outside [{low}, {high}]"
+    return None
+
+
+def _default_text(value: Any) -> str:
+    return "`''`" if value == "" else f"`{str(value).lower() if isinstance(value, bool) else value}`"
+
+
+def markdown_table() -> str:
+    """The README parameter table (name, type, default, allowed, description)."""
+    rows = ["| parameter | type | default | allowed | description |", "| --- | --- | --- | --- | --- |"]
+    for name, f in FIELDS.items():
+        meta = f.metadata
+        allowed = " \\| ".join(meta["choices"]) if meta["choices"] else \
+            (f"[{meta['range'][0]}, {meta['range'][1]}]" if meta["range"] else "")
+        help = meta["help"] + (" Read-only (set at start)." if meta["read_only"] else "")
+        rows.append(f"| `{name}` | {type_name(name)} | {_default_text(f.default)} | {allowed} | {help} |")
+    return "\n".join(rows)
+
+
+def yaml_text(node_name: str = "/**") -> str:
+    """A commented parameter file holding every default."""
+    lines = [f"{node_name}:", "  ros__parameters:"]
+    for name, f in FIELDS.items():
+        value = f.default
+        shown = "''" if value == "" else (str(value).lower() if isinstance(value, bool) else repr(value))
+        lines += [f"    # {f.metadata['help']}", f"    {name}: {shown}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markdown", action="store_true", help="print the README parameter table")
+    parser.add_argument("--yaml", action="store_true", help="print config/modot.yaml")
+    args = parser.parse_args(argv)
+    print(yaml_text() if args.yaml else markdown_table())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,296 @@
+"""``modot_node``: image + camera_info in; depth, occlusion boundaries and sharp clouds out.
+
+Wiring only: sync (``modot_ros.stamp_sync``), estimator (``modot_ros.inference``), arrays and
+messages (``modot_ros.frame_outputs``). A lifecycle node: configure loads the model and creates the
+publishers, activate subscribes, deactivate/cleanup release. With ``use_lifecycle`` false (default)
+``main`` configures and activates it at once. Inference runs on a worker thread that always takes
+the freshest frame, so latency stays bounded when input is faster than the model.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import rclpy
+from rclpy.clock import Clock, ClockType
+from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.time import Time
+from diagnostic_msgs.msg import DiagnosticArray
+from sensor_msgs.msg import CameraInfo, Image
+
+from modot_ros.frame_outputs import TOPICS, OutputOptions, compute_frame_arrays, frame_messages
+from modot_ros.messages import (COLOUR_ENCODINGS, MessageError, camera_info_to_intrinsics,
+                                check_image_matches_info, image_to_rgb)
+from modot_ros.node_config import NodeConfig
+from modot_ros.ros.diagnostics import FrameStats, diagnostics_message
+from modot_ros.ros.message_types import rclpy_message_types
+from modot_ros.ros.params import apply_changes, declare_all
+from modot_ros.ros.qos import parse_qos
+from modot_ros.ros.worker import FreshestWorker
+from modot_ros.stamp_sync import StampSync
+
+THROTTLE_S = 5.0
+
+
+def load_estimator(config: NodeConfig):
+    """The estimator the config asks for (random weights, packaged default, or a file)."""
+    import dataclasses  # torch-side imports happen here, on configure
+
+    from modot_ros.checkpoint import CheckpointError, build_model, default_weights_path
+    from modot_ros.config import ModelConfig
+    from modot_ros.inference import DepthBoundaryEstimator
+    from modot_ros.model.network import DepthBoundaryNet
+
+    if config.random_weights:
+        model = DepthBoundaryNet(ModelConfig(pretrained_encoder=False))
+    else:
+        path = config.model_path or default_weights_path()
+        if not config.model_path and not default_weights_path().is_file():
+            raise CheckpointError(path, "default weights are not installed; set model_path")
+        model, _ = build_model(path)
+    if config.input_width:
+        model.config = dataclasses.replace(model.config, input_width=config.input_width,
+                                           input_height=config.input_height)
+    return DepthBoundaryEstimator(model, device=config.device, precision=config.precision)
+
+
+def stamp_ns(msg: Any) -> int:
+    return int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
+
+
+class ModotNode(LifecycleNode):
+    """See the module docstring; parameters are ``modot_ros.node_config.NodeConfig``."""
+
+    def __init__(self, name: str = "modot", **kwargs) -> None:
+        super().__init__(name, **kwargs)
+        self.config = declare_all(self)
+        reasons = self.config.validate()
+        if reasons:
+            raise ValueError("invalid parameters: " + "; ".join(reasons))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.types = rclpy_message_types()
+        self.stats = FrameStats()
+        self.estimator = None
+        self.publishers_: dict[str, Any] = {}
+        self.subscriptions_: list[Any] = []
+        self.worker: FreshestWorker | None = None
+        self.sync: StampSync | None = None
+        self.last_stamp = -1
+        self._throttle: dict[str, float] = {}
+        self.state_name = "unconfigured"
+        self.diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_timer(self.config.diagnostics_period, self._publish_diagnostics,
+                          clock=Clock(clock_type=ClockType.STEADY_TIME))
+
+    # ---- parameters, logging ---------------------------------------------------------------
+    def _on_set_parameters(self, params):
+        candidate, result = apply_changes(self.config, params)
+        if candidate is not None:
+            self.config = candidate
+        else:
+            self.warn_once(f"parameter:{result.reason}", f"parameter change refused: {result.reason}")
+        return result
+
+    def warn_once(self, key: str, text: str) -> None:
+        """Log ``text`` at most every THROTTLE_S per ``key`` (each kind of problem gets its line)."""
+        now = time.monotonic()
+        self.stats.error(text)
+        if now - self._throttle.get(key, -1e9) >= THROTTLE_S:
+            self._throttle[key] = now
+            self.get_logger().warning(text)
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        try:
+            self.estimator = load_estimator(self.config)
+        except Exception as error:  # noqa: BLE001 - any load problem is reported as one line
+            self.get_logger().error(f"cannot load the model: {error}")
+            self.stats.error(f"model: {error}")
+            return TransitionCallbackReturn.FAILURE
+        qos = parse_qos(self.config.output_qos, self.config.output_qos_depth)
+        for topic, type_name in TOPICS.items():
+            msg_type = getattr(self.types, type_name.rsplit("/", 1)[1])
+            self.publishers_[topic] = self.create_publisher(msg_type, topic, qos)
+        self.state_name = "inactive"
+        self.get_logger().info(f"model loaded on {self.estimator.device} "
+                               f"(network input {self.estimator.config.input_width}x"
+                               f"{self.estimator.config.input_height})")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        mode = "cache" if self.config.camera_info_cache else ("approx" if self.config.approx_sync else "exact")
+        self.sync = StampSync(mode, self.config.approx_sync_slop)
+        self.last_stamp = -1
+        self.worker = FreshestWorker(self._process)
+        qos = parse_qos(self.config.input_qos, self.config.input_qos_depth)
+        self.subscriptions_ = [self.create_subscription(Image, "image", self._on_image, qos),
+                               self.create_subscription(CameraInfo, "camera_info", self._on_info, qos)]
+        self.state_name = "active"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        for sub in self.subscriptions_:
+            self.destroy_subscription(sub)
+        self.subscriptions_ = []
+        if self.worker is not None:
+            self.worker.stop()
+        self.state_name = "inactive"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        for pub in self.publishers_.values():
+            self.destroy_publisher(pub)
+        self.publishers_ = {}
+        self.estimator = None
+        try:
+            import torch
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()  # give the GPU memory back while unconfigured
+        except ImportError:  # pragma: no cover
+            pass
+        self.state_name = "unconfigured"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        if self.state_name == "active":
+            self.on_deactivate(state)
+        if self.state_name == "inactive":
+            self.on_cleanup(state)
+        self.state_name = "finalized"
+        return TransitionCallbackReturn.SUCCESS
+
+    # ---- input --------------------------------------------------------------------------------
+    def _subscribed(self) -> set[str]:
+        return {t for t, pub in self.publishers_.items() if pub.get_subscription_count() > 0}
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        if self.sync is not None:
+            for pair in self.sync.add_info(stamp_ns(msg), msg):
+                self.worker.put(pair)
+
+    def _check_image(self, msg: Image) -> tuple[str, str] | None:
+        """(kind, reason) when the image is refused before any work is spent on it."""
+        if msg.encoding not in COLOUR_ENCODINGS:
+            return "encoding", f"unsupported image encoding '{msg.encoding}'; use one of {', '.join(COLOUR_ENCODINGS)}"
+        if msg.width * msg.height > self.config.max_input_pixels:
+            return "size", (f"image {msg.width}x{msg.height} exceeds max_input_pixels="
+                    f"{self.config.max_input_pixels}; downscale it or raise the parameter")
+        stamp = stamp_ns(msg)
+        if stamp <= self.last_stamp:
+            return "stamp", (f"image stamp {stamp / 1e9:.3f} s is not newer than the previous "
+                    f"{self.last_stamp / 1e9:.3f} s (out of order or repeated); dropped")
+        return None
+
+    def _on_image(self, msg: Image) -> None:
+        self.stats.count("input")
+        problem = self._check_image(msg)
+        if problem:
+            self.stats.count("rejected")
+            self.warn_once(*problem)
+            return
+        self.last_stamp = stamp_ns(msg)
+        if self.config.lazy and not self._subscribed():
+            self.stats.count("lazy_skipped")
+            return
+        unmatched = self.sync.unmatched_images
+        for pair in self.sync.add_image(stamp_ns(msg), msg):
+            self.worker.put(pair)
+        if self.sync.unmatched_images > unmatched:
+            self.warn_once("sync", "image without camera_info: no camera_info " +
+                           ("received yet on " if not self.sync.infos_received else "with a matching stamp on ")
+                           + f"'{self.resolve_topic_name('camera_info')}' (set approx_sync or "
+                           "camera_info_cache for unsynchronised sources)")
+
+    # ---- processing (worker thread) ---------------------------------------------------------------
+    def _process(self, pair: tuple[Image, CameraInfo]) -> None:
+        try:
+            self._process_frame(*pair)
+        except (MessageError, ValueError, TypeError) as error:
+            self.stats.count("rejected")
+            self.warn_once(f"bad:{type(error).__name__}:{str(error)[:40]}", f"frame skipped: {error}")
+        except Exception as error:  # noqa: BLE001 - keep serving; the next frame may be fine
+            self.warn_once(f"error:{type(error).__name__}", f"frame failed: {type(error).__name__}: {error}")
+
+    def _process_frame(self, image: Image, info: CameraInfo) -> None:
+        config, subscribed = self.config, self._subscribed()
+        if config.lazy and not subscribed:
+            self.stats.count("lazy_skipped")
+            return
+        timings, start = {}, time.perf_counter()
+        check_image_matches_info(image, info)
+        intrinsics = camera_info_to_intrinsics(info)
+        rgb = image_to_rgb(image)
+        options = OutputOptions.from_config(config)
+        if config.lazy and "points" not in subscribed:  # no cloud nobody reads
+            options = OutputOptions.from_config(config.replace(publish_points=False))
+        if config.debug_delay_ms:
+            time.sleep(config.debug_delay_ms / 1e3)
+        timings["convert"] = (time.perf_counter() - start) * 1e3
+        tick = time.perf_counter()
+        prediction = self.estimator.predict(rgb, intrinsics, options.output_size(rgb.shape[1], rgb.shape[0]))
+        timings["forward"] = (time.perf_counter() - tick) * 1e3
+        arrays = compute_frame_arrays(prediction, rgb, options)
+        timings["readout"], timings["cloud"] = arrays.timings_ms["edges"], arrays.timings_ms["cloud"]
+        tick = time.perf_counter()
+        header = image.header
+        if config.frame_id:
+            header.frame_id = config.frame_id
+        messages = frame_messages(arrays, header, info, self.types, options)
+        timings["messages"] = (time.perf_counter() - tick) * 1e3
+        tick = time.perf_counter()
+        for topic, msg in messages.items():
+            if not config.lazy or topic in subscribed:
+                self.publishers_[topic].publish(msg)
+        timings["publish"] = (time.perf_counter() - tick) * 1e3
+        timings["total"] = (time.perf_counter() - start) * 1e3
+        latency = (self.get_clock().now() - Time.from_msg(image.header.stamp)).nanoseconds / 1e6
+        self.stats.frame(timings, latency)
+
+    def _publish_diagnostics(self) -> None:
+        device = str(self.estimator.device) if self.estimator is not None else "none"
+        dropped = (self.worker.dropped if self.worker else 0) + (self.sync.unmatched_images if self.sync else 0)
+        self.diagnostics.publish(diagnostics_message(
+            self.get_name(), device, self.stats, dropped, self.state_name, self.config.expected_rate,
+            self.get_clock().now().to_msg()))
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of ``modot_node``; ``--lifecycle`` forces use_lifecycle (managed by a client)."""
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+
+    argv = list(sys.argv if args is None else args)
+    lifecycle_flag = "--lifecycle" in argv
+    argv = [a for a in argv if a != "--lifecycle"]
+    rclpy.init(args=argv)
+    overrides = [Parameter("use_lifecycle", value=True)] if lifecycle_flag else []
+    try:
+        node = ModotNode(parameter_overrides=overrides)
+    except Exception as error:  # noqa: BLE001 - bad parameters: one line, non-zero exit
+        print(f"modot_node: {error}", file=sys.stderr)
+        rclpy.try_shutdown()
+        sys.exit(2)
+    code = 0
+    try:
+        if not node.config.use_lifecycle:
+            node.trigger_configure()
+            if node.state_name != "inactive":
+                code = 1
+                raise SystemExit(code)
+            node.trigger_activate()
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException, SystemExit):
+        pass
+    finally:
+        if node.worker is not None:
+            node.worker.stop()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

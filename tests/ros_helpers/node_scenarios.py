@@ -1,0 +1,129 @@
+"""Scenarios the node tests run in a peer process: ``python -m tests.ros_helpers.node_scenarios
+<scenario> --out result.json [--ns /t --image /cam/image --info /cam/camera_info]``."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import rclpy
+from lifecycle_msgs.msg import Transition
+
+from tests.ros_helpers.node_peer import OUTPUTS, Peer
+
+SECOND = 10**9
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+def play(peer: Peer, count: int, period: float, topic: str = "depth/image", wait: float = 20.0) -> list[int]:
+    """Publish ``count`` good frames ``period`` apart; wait until ``topic`` has them all."""
+    stamps = []
+    for _ in range(count):
+        stamps.append(now_ns())
+        peer.frame(stamps[-1])
+        peer.spin(period)
+    peer.wait(lambda: set(stamps) <= peer.received(topic), wait)
+    return stamps
+
+
+def topics(peer: Peer) -> dict:
+    out = {}
+    # lazy: nothing subscribes to any output -> the node must not infer
+    peer.spin(1.0)
+    for _ in range(4):
+        peer.frame(now_ns())
+        peer.spin(0.25)
+    peer.wait(lambda: int(peer.diagnostics.get("lazy_skipped", 0)) >= 4, 10)
+    out["lazy_diag"] = dict(peer.diagnostics)
+    peer.subscribe(OUTPUTS)
+    peer.wait(lambda: all(s.get_publisher_count() > 0 for s in peer.subs.values()), 20)
+    out["stamps"] = play(peer, 4, 0.4)
+    out["bad_param"] = peer.set_parameter("edge_points", "blur")
+    out["bad_range"] = peer.set_parameter("min_depth", 30.0)
+    out["good_param"] = peer.set_parameter("edge_points", "snap")
+    out["after_param"] = play(peer, 1, 0.2)
+    peer.spin(1.5)
+    out["diag"] = dict(peer.diagnostics)
+    out["seen"] = peer.seen
+    return out
+
+
+BAD_KINDS = ["encoding", "info_size", "zero_size", "nan_intrinsics", "zero_intrinsics", "out_of_order",
+             "huge", "wrong_step", "short_data", "missing_info"]
+
+
+def bad_inputs(peer: Peer) -> dict:
+    peer.subscribe(["depth/image"])
+    peer.wait(lambda: peer.subs["depth/image"].get_publisher_count() > 0, 20)
+    good, bad = play(peer, 1, 0.3), {}
+    for kind in BAD_KINDS:
+        stamp = good[-1] - SECOND if kind == "out_of_order" else now_ns()
+        peer.frame(stamp, kind=kind)
+        bad[kind] = stamp
+        peer.spin(0.3)
+        good += play(peer, 1, 0.3)
+    out = {"good": good, "bad": bad, "param": peer.set_parameter("occlusion_threshold", 2.0)}
+    good += play(peer, 1, 0.3)
+    peer.spin(1.5)
+    return out | {"received": sorted(peer.received("depth/image")), "diag": dict(peer.diagnostics)}
+
+
+def overload(peer: Peer) -> dict:
+    peer.subscribe(["depth/image"])
+    peer.wait(lambda: peer.subs["depth/image"].get_publisher_count() > 0, 20)
+    play(peer, 1, 0.5)
+    sent = []
+    for _ in range(75):  # 2.5 s at 30 Hz
+        sent.append(now_ns())
+        peer.frame(sent[-1])
+        peer.spin(1 / 30)
+    peer.spin(2.0)
+    latencies = [e["latency"] for e in peer.seen["depth/image"] if e["stamp"] in set(sent)]
+    return {"sent": len(sent), "latencies": latencies, "diag": dict(peer.diagnostics)}
+
+
+def lifecycle(peer: Peer) -> dict:
+    peer.subscribe(["depth/image"])
+    states, received = {"start": peer.lifecycle(None)}, {}
+    for name, transition in (("configure", Transition.TRANSITION_CONFIGURE),
+                             ("activate", Transition.TRANSITION_ACTIVATE),
+                             ("deactivate", Transition.TRANSITION_DEACTIVATE),
+                             ("cleanup", Transition.TRANSITION_CLEANUP)):
+        states[name] = peer.lifecycle(transition)
+        if name == "activate":
+            peer.wait_node(20)
+        stamps = play(peer, 2, 0.3, wait=8 if name == "activate" else 1.5)
+        received[name] = len(set(stamps) & peer.received("depth/image"))
+    return {"states": states, "received": received}
+
+
+def lifecycle_bad_model(peer: Peer) -> dict:
+    return {"start": peer.lifecycle(None), "configure": peer.lifecycle(Transition.TRANSITION_CONFIGURE)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario", choices=["topics", "bad_inputs", "overload", "lifecycle", "lifecycle_bad_model"])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--ns", default="")
+    parser.add_argument("--image", default="image")
+    parser.add_argument("--info", default="camera_info")
+    parser.add_argument("--node", default="modot")
+    args = parser.parse_args()
+    rclpy.init()
+    try:
+        peer = Peer(args.ns, args.image, args.info, args.node)
+        if args.scenario not in ("lifecycle", "lifecycle_bad_model"):  # those wait for services
+            assert peer.wait_node(90), "the node never subscribed to the image topics"
+        result = globals()[args.scenario](peer)
+        with open(args.out, "w") as handle:
+            json.dump(result, handle)
+    finally:
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()
