@@ -1,0 +1,172 @@
+"""Typed, frozen training configuration; YAML keys are the dataclass fields.
+
+``TrainConfig`` groups one frozen dataclass per concern (model, data, optimisation, loss,
+schedule, logging). ``load_config(path)`` reads a YAML file whose top-level keys are those
+groups; unknown keys are an error naming the allowed ones. Every resolved config is written
+next to the run (``config.yaml``) and stored in each checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modot_ros.config import ConfigError, ModelConfig
+from training.losses import LossConfig
+from training.photometric import PhotometricConfig
+
+SUPERVISIONS = ("supervised", "self_supervised")
+
+
+def _f(default: Any, help: str, choices: tuple | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where frames come from and how batches are cut from them."""
+
+    train_cache: str = _f("build/cache/train_240x320.pt", "Training frame cache "
+                          "(python -m training.trainer_data builds it).")
+    val_cache: str = _f("build/cache/val_240x320.pt", "Validation frame cache (val split).")
+    crop_height: int = _f(128, "Random-crop height, px (crops keep the focal length, resizes "
+                               "would not; multiple of 16).")
+    crop_width: int = _f(160, "Random-crop width, px (multiple of 16).")
+    flip: bool = _f(True, "Random horizontal flips (poses are mirrored too).")
+    batch_size: int = _f(8, "Images per step and process.")
+    workers: int = _f(0, "DataLoader worker processes (0: load in the training process).")
+    val_images: int = _f(16, "Validation images (full frames) per validation run.")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Adam with per-step polynomial decay (modot.md §3.1)."""
+
+    lr: float = _f(3e-4, "Initial learning rate.")
+    lr_end_ratio: float = _f(0.1, "Final learning rate as a fraction of lr.")
+    poly_power: float = _f(0.9, "Exponent of the polynomial decay.")
+    weight_decay: float = _f(0.0, "AdamW weight decay (0: plain Adam).")
+    grad_clip: float = _f(100.0, "Gradient-norm clip (<= 0: off).")
+    amp: bool = _f(True, "fp16 autocast + GradScaler on CUDA (ignored on CPU).")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """How long to train and how often to validate and save."""
+
+    max_steps: int = _f(2000, "Optimiser steps (also sets the LR decay length).")
+    time_budget_minutes: float = _f(0.0, "Stop after this much training time (0: no limit); "
+                                         "for equal-budget ablations.")
+    val_every: int = _f(200, "Validate every N steps (0: only at the end).")
+    checkpoint_every: int = _f(50, "Write the resumable checkpoint every N steps.")
+    log_every: int = _f(10, "Append a CSV log row every N steps.")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Reproducibility and resources."""
+
+    supervision: str = _f("supervised", "supervised (GT depth and OB) or self_supervised "
+                                        "(photometric loss on sequences with exact poses, plus "
+                                        "OB BCE when the variant has OBs).", SUPERVISIONS)
+    seed: int = _f(0, "Seed for weights, crops and shuffling.")
+    threads: int = _f(1, "torch CPU threads per process.")
+    device: str = _f("auto", "auto | cpu | cuda[:N] (DDP picks cuda:LOCAL_RANK).")
+    output: str = _f("build/runs/default", "Run directory (checkpoints, logs, config).")
+    tensorboard: bool = _f(True, "Also log to TensorBoard when torch.utils.tensorboard imports.")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs; stored in every checkpoint."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def __post_init__(self) -> None:
+        _check_choices(self.run)
+        for name in ("crop_height", "crop_width"):
+            if getattr(self.data, name) % 16 or getattr(self.data, name) <= 0:
+                raise ConfigError(f"data.{name}={getattr(self.data, name)} must be a positive "
+                                  "multiple of 16")
+        if self.run.supervision == "self_supervised" and not self.model.predicts_depth:
+            raise ConfigError("run.supervision=self_supervised needs a depth variant, "
+                              f"got model.variant={self.model.variant}")
+        if self.schedule.max_steps <= 0 or self.data.batch_size <= 0:
+            raise ConfigError("schedule.max_steps and data.batch_size must be > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_plain(self)
+
+
+def _check_choices(config: Any) -> None:
+    for f in dataclasses.fields(config):
+        choices = f.metadata.get("choices")
+        if choices and getattr(config, f.name) not in choices:
+            raise ConfigError(f"{type(config).__name__}.{f.name}={getattr(config, f.name)!r}; "
+                              f"allowed: {', '.join(choices)}")
+
+
+def _to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+_NESTED = {ModelConfig: {}, LossConfig: {"photometric": PhotometricConfig}}
+
+
+def _from_plain(cls: type, values: dict[str, Any], where: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where} must be a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown keys {unknown} in {where}; allowed: {sorted(fields)}")
+    kwargs = {}
+    for key, value in values.items():
+        sub = _GROUPS.get(key) if cls is TrainConfig else _NESTED.get(cls, {}).get(key)
+        if sub is not None:
+            kwargs[key] = _from_plain(sub, value or {}, f"{where}.{key}")
+        else:
+            kwargs[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: {error}") from error
+
+
+_GROUPS = {"model": ModelConfig, "data": DataConfig, "optim": OptimConfig, "loss": LossConfig,
+           "schedule": ScheduleConfig, "run": RunConfig}
+
+
+def config_from_dict(values: dict[str, Any]) -> TrainConfig:
+    """TrainConfig from plain nested dicts (YAML or checkpoint); missing keys take defaults."""
+    return _from_plain(TrainConfig, values or {}, "config")
+
+
+def load_config(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None) -> TrainConfig:
+    """Read a YAML config; ``overrides`` = {group: {key: value}} is applied on top."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    values = yaml.safe_load(path.read_text()) or {}
+    for group, items in (overrides or {}).items():
+        values.setdefault(group, {}).update(items)
+    return config_from_dict(values)
+
+
+def save_config(config: TrainConfig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    return path

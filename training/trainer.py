@@ -1,0 +1,219 @@
+"""The training loop: setup, step, validation and checkpointing as separate functions.
+
+Single process (``python -m training.train``) or DDP under ``torchrun`` (gloo on CPU, nccl on
+CUDA; each rank draws its own slice of every step's batch, see ``StepBatchSampler``). The
+resumable state goes to ``OUTPUT/last.pt`` every ``schedule.checkpoint_every`` steps, written
+atomically; ``--resume`` continues from it with the same data order. At the end the runtime
+checkpoint ``OUTPUT/final.pt`` (``modot_ros.checkpoint`` format) is written.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from modot_ros.checkpoint import save_checkpoint
+from modot_ros.inference import resolve_device
+from modot_ros.model.network import DepthBoundaryNet
+from training.config import TrainConfig, config_from_dict, save_config
+from training.trainer_data import CropDataset, StepBatchSampler, load_cache
+from training.trainer_loss import compose_loss
+from training.trainer_state import ResumeError, RunLog, load_state, save_state
+from training.trainer_val import validate
+
+
+@dataclass(frozen=True)
+class Dist:
+    """This process's place in the (possibly single-process) job."""
+
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device: str) -> Dist:
+    """Join the torchrun job when WORLD_SIZE > 1 (gloo on CPU, nccl on CUDA)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Dist(0, 1, resolve_device(device))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    resolved = resolve_device(device)
+    if resolved.type == "cuda":
+        resolved = torch.device("cuda", local)
+        torch.cuda.set_device(resolved)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if resolved.type == "cuda" else "gloo")
+    return Dist(dist.get_rank(), world, resolved)
+
+
+def learning_rate(config: TrainConfig, step: int, elapsed_s: float) -> float:
+    """Polynomial decay over the run's progress: steps or the time budget, whichever is ahead."""
+    progress = step / config.schedule.max_steps
+    if config.schedule.time_budget_minutes > 0:
+        progress = max(progress, elapsed_s / (60.0 * config.schedule.time_budget_minutes))
+    o = config.optim
+    end = o.lr * o.lr_end_ratio
+    return (o.lr - end) * (1.0 - min(progress, 1.0)) ** o.poly_power + end
+
+
+def build_model(config: TrainConfig, device: torch.device) -> DepthBoundaryNet:
+    torch.manual_seed(config.run.seed)
+    return DepthBoundaryNet(config.model).to(device).train()
+
+
+def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=config.optim.lr,
+                             weight_decay=config.optim.weight_decay)
+
+
+def _loader(config: TrainConfig, dataset: CropDataset, start: int, d: Dist) -> DataLoader:
+    sampler = StepBatchSampler(config.data.batch_size, start, config.schedule.max_steps,
+                               d.rank, d.world)
+    return DataLoader(dataset, batch_sampler=sampler, num_workers=config.data.workers,
+                      persistent_workers=False)
+
+
+def _to(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def _datasets(config: TrainConfig) -> tuple[CropDataset, CropDataset, dict]:
+    sequence = config.run.supervision == "self_supervised"
+    train_cache = load_cache(config.data.train_cache)
+    train = CropDataset(train_cache, (config.data.crop_height, config.data.crop_width),
+                        config.data.flip, sequence, random=True, seed=config.run.seed)
+    val = CropDataset(load_cache(config.data.val_cache), None, False, False, random=False)
+    described = {"source": "training.synth (procedural renderer)", "split": train_cache["split"],
+                 "scenes": len(train_cache["seeds"]), "first_seed": train_cache["seeds"][0],
+                 "frame_size": list(train_cache["depth"].shape[-2:]),
+                 "crop": [config.data.crop_height, config.data.crop_width],
+                 "source_offsets": train_cache["source_offsets"] if sequence else []}
+    return train, val, described
+
+
+def train_step(model, batch: dict, optimizer, scaler, config: TrainConfig, step: int,
+               device: torch.device) -> dict[str, torch.Tensor]:
+    """Forward, loss, backward, clip, step; returns the detached loss terms."""
+    amp = config.optim.amp and device.type == "cuda"
+    with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
+        out = model(batch["rgb"])
+    raw = model.module if isinstance(model, DistributedDataParallel) else model
+    loss, terms = compose_loss(out, batch, raw.config, config.loss, config.run.supervision, step)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if config.optim.grad_clip > 0:
+        scaler.unscale_(optimizer)
+        terms["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(),
+                                                            config.optim.grad_clip).detach()
+    scaler.step(optimizer)
+    scaler.update()
+    return terms
+
+
+def _resume(output: Path, config: TrainConfig, model, optimizer, scaler) -> tuple[int, float]:
+    state = load_state(output)
+    if state is None:
+        return 0, 0.0
+    saved = config_from_dict(state["config"])
+    if saved.model != config.model:
+        raise ResumeError(f"{output}/last.pt was trained with a different model config; "
+                          "use another --output or the same config")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if state["scaler"]:
+        scaler.load_state_dict(state["scaler"])
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["step"]), float(state["elapsed_s"])
+
+
+def _stop(config: TrainConfig, elapsed_s: float, d: Dist) -> bool:
+    """Time budget reached? All ranks agree (rank 0's clock decides)."""
+    budget = config.schedule.time_budget_minutes
+    flag = torch.tensor([float(budget > 0 and elapsed_s >= 60.0 * budget)])
+    if d.world > 1:
+        dist.broadcast(flag, 0)
+    return bool(flag.item())
+
+
+def train(config: TrainConfig, output: str | Path | None = None, resume: bool = False) -> Path:
+    """Run (or continue) a training run; returns the runtime checkpoint path."""
+    output = Path(output or config.run.output)
+    torch.set_num_threads(config.run.threads)
+    d = setup_distributed(config.run.device)
+    model = build_model(config, d.device)
+    optimizer = _optimizer(model, config)
+    scaler = torch.amp.GradScaler(d.device.type,
+                                  enabled=config.optim.amp and d.device.type == "cuda")
+    step, elapsed = _resume(output, config, model, optimizer, scaler) if resume else (0, 0.0)
+    train_ds, val_ds, described = _datasets(config)
+    net = DistributedDataParallel(model) if d.world > 1 else model
+    if d.main:
+        save_config(config, output / "config.yaml")
+    log = RunLog(output / "train.csv", step, config.run.tensorboard) if d.main else None
+    val_log = RunLog(output / "val.csv", step, False) if d.main else None
+    bar = tqdm(total=config.schedule.max_steps, initial=step, disable=not d.main,
+               desc=f"train {output.name}", mininterval=5)
+    metrics, metrics_step = {}, -1
+    for batch in _loader(config, train_ds, step, d):
+        if _stop(config, elapsed, d):
+            break
+        started = time.perf_counter()
+        lr = learning_rate(config, step, elapsed)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        terms = train_step(net, _to(batch, d.device), optimizer, scaler, config, step, d.device)
+        elapsed += time.perf_counter() - started
+        step += 1
+        bar.update(1)
+        if d.main and step % config.schedule.log_every == 0:
+            log.log(step, {k: v.item() for k, v in terms.items()} | {"lr": lr, "elapsed_s": elapsed})
+            bar.set_postfix(loss=f"{terms['total'].item():.3f}")
+        if config.schedule.val_every and step % config.schedule.val_every == 0 and d.main:
+            metrics, metrics_step = validate(model, val_ds, config), step
+            val_log.log(step, metrics)
+            model.train()
+        if step % config.schedule.checkpoint_every == 0 and d.main:
+            save_state(output, model=model, optimizer=optimizer, scaler=scaler, step=step,
+                       elapsed_s=elapsed, config=config.to_dict())
+    bar.close()
+    if metrics_step != step and d.main:
+        metrics = validate(model, val_ds, config)
+        val_log.log(step, metrics)
+    return _finish(config, output, model, optimizer, scaler, step, elapsed, described, metrics,
+                   d, log)
+
+
+def _finish(config, output, model, optimizer, scaler, step, elapsed, described, metrics, d,
+            log) -> Path:
+    final = output / "final.pt"
+    if d.main:
+        save_state(output, model=model, optimizer=optimizer, scaler=scaler, step=step,
+                   elapsed_s=elapsed, config=config.to_dict())
+        run = {"steps": step, "train_seconds": round(elapsed, 1), "world_size": d.world,
+               "device": str(d.device), "threads": config.run.threads,
+               "images_seen": step * config.data.batch_size * d.world}
+        tmp = output / ".final.pt.tmp"
+        save_checkpoint(tmp, model, config.model, data=described, metrics={"val": metrics},
+                        training_config=config.to_dict() | {"run_stats": run})
+        os.replace(tmp, final)
+        log.close()
+    if d.world > 1:
+        dist.barrier()
+    return final
+
+
+def cleanup_distributed() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+

@@ -1,0 +1,91 @@
+"""Loss composition per model variant (DESIGN.md "Losses"; modot.md §2; mixture_depth.md §2.5).
+
+* depth (single task): SILog on the regression head, mixture NLL on the mixture head.
+* boundary (single task): class-balanced BCE on the side outputs and the final OB map.
+* joint / modot: both; OBDCL is added when ``loss.obdcl_weight > 0`` (the modot configs).
+* self-supervised: the depth term is the photometric loss on the sequence frames with exact
+  poses (mixture or single-depth form), OBs keep their BCE on the rendered labels.
+
+The network predicts *canonical* inverse depth (``modot_ros.model.canonical``): GT depth is
+converted to canonical depth with the crop's fx before the supervised losses, and predicted
+inverse depth is converted to metric inverse depth before warping.
+"""
+from __future__ import annotations
+
+import torch
+
+from modot_ros import mixture
+from modot_ros.config import ModelConfig
+from modot_ros.model.canonical import canonical_scale, to_canonical_depth
+from modot_ros.model.network import NetworkOutput
+from training.losses import (LossConfig, balanced_bce_loss, mixture_nll_loss,
+                             multiscale_photometric_loss, obdcl_loss, silog_loss)
+
+
+def batch_scale(K: torch.Tensor, model: ModelConfig) -> torch.Tensor:
+    """Canonical->metric depth factor per image (B,) from the network-input intrinsics."""
+    return canonical_scale(K[:, 0, 0].float(), model.canonical_focal)
+
+
+def _depth_terms(params: torch.Tensor, batch: dict, model: ModelConfig, loss: LossConfig,
+                 supervision: str) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    size = batch["rgb"].shape[-2:]
+    params = mixture.resize_params(params, size)
+    if supervision == "self_supervised":
+        return _photometric(params, batch, model, loss)
+    gt = to_canonical_depth(batch["depth"], batch["K"][:, 0, 0].float(), model.canonical_focal)
+    if mixture.is_mixture(params):
+        mu, sigma, weights = mixture.split(params)
+        value = mixture_nll_loss(mu, sigma, weights, gt)
+        return loss.depth_weight * value, {"depth_nll": value.detach()}
+    value = silog_loss(1.0 / params, gt, variance_focus=loss.variance_focus,
+                       scale=loss.silog_scale)
+    return loss.depth_weight * value, {"depth_silog": value.detach()}
+
+
+def _photometric(params: torch.Tensor, batch: dict, model: ModelConfig,
+                 loss: LossConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    # metric inverse depth = canonical inverse depth / scale (sigma scales the same way)
+    inv_scale = 1.0 / batch_scale(batch["K"], model).view(-1, 1, 1, 1)
+    sources = list(batch["sources"].unbind(1))
+    poses = list(batch["T_source_from_target"].float().unbind(1))
+    if mixture.is_mixture(params):
+        mu, sigma, weights = mixture.split(params)
+        head = (mu * inv_scale, sigma * inv_scale, weights)
+    else:
+        head = params * inv_scale
+    value, terms = multiscale_photometric_loss(batch["rgb"], sources, [head], batch["K"].float(),
+                                               poses, loss.photometric)
+    logged = {f"photo_{k}": torch.as_tensor(v).detach() for k, v in terms.items()
+              if k in ("photo", "sigma", "alpha", "smooth", "automask_keep")}
+    return loss.depth_weight * value, logged
+
+
+def predicted_depth(params: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Canonical depth of the dominant mode (differentiable through the chosen mean)."""
+    return 1.0 / mixture.dominant_inverse_depth(mixture.resize_params(params, size))
+
+
+def compose_loss(out: NetworkOutput, batch: dict, model: ModelConfig, loss: LossConfig,
+                 supervision: str, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Total loss of one batch and its named (detached) terms for logging."""
+    total = batch["rgb"].new_zeros(())
+    terms: dict[str, torch.Tensor] = {}
+    if out.depth_params is not None:
+        value, logged = _depth_terms(out.depth_params, batch, model, loss, supervision)
+        total, terms = total + value, terms | logged
+    if out.boundary_logits is not None:
+        logits = list(out.boundary_side_logits) + [out.boundary_logits]
+        weights = loss.side_weights[-len(logits):]
+        value = balanced_bce_loss(logits, batch["boundary"], weights, loss.bce_neg_lambda)
+        total = total + loss.ob_weight * value
+        terms["ob_bce"] = value.detach()
+    use_obdcl = loss.obdcl_weight > 0 and step >= loss.obdcl_start_step
+    if use_obdcl and out.depth_params is not None and model.predicts_boundary:
+        depth = predicted_depth(out.depth_params, batch["rgb"].shape[-2:])
+        value = obdcl_loss(depth, batch["boundary"], loss.obdcl_form, loss.obdcl_smooth,
+                           loss.obdcl_saturation)
+        total = total + loss.obdcl_weight * value
+        terms["obdcl"] = value.detach()
+    terms["total"] = total.detach()
+    return total, terms
