@@ -51,6 +51,7 @@ def depth_metrics(pred: np.ndarray, gt: np.ndarray, align: str = "none", min_dep
 
 def _depth_edges(depth: np.ndarray) -> np.ndarray:
     """Canny edges of log depth normalised to [0, 1] (iBims: sigma sqrt(2), thresholds 0.1/0.2)."""
+    depth = np.asarray(depth, np.float64)  # same precision for both maps: Canny is threshold-sensitive
     log = np.log(np.where(np.isfinite(depth) & (depth > 0), depth, np.nan))
     lo, hi = np.nanmin(log), np.nanmax(log)
     if not np.isfinite(lo) or hi - lo < 1e-6:

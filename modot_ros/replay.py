@@ -1,0 +1,159 @@
+"""Live replay: play a bag into the running node over DDS with sim time, record what it publishes,
+and evaluate the node as deployed (drops, latency, the same metrics as ``modot-eval-bag``).
+
+``scripts/in_loopback.sh python -m modot_ros.replay BAG --output DIR [--rate R] [-p name:=value]``
+(the wrapper keeps DDS on loopback). Order: node, recorder (waits for the node's topics), player
+(waits for the node's image subscription, publishes /clock), drain, stop, evaluate. This module
+only starts processes; rclpy lives in ``modot_ros.ros``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from modot_ros.bag_io import BagError, open_bag, select_topics
+from modot_ros.replay_eval import evaluate_recording
+
+RECORDED = ("depth/image", "depth/camera_info", "depth/confidence", "occlusion/boundary", "occlusion/mask")
+
+
+def node_command(image: str, camera_info: str, namespace: str, params: Sequence[str]) -> list[str]:
+    """The modot node with remaps, sim time and ``name:=value`` parameters."""
+    command = [sys.executable, "-m", "modot_ros.ros.node", "--ros-args", "-r", f"image:={image}",
+               "-r", f"camera_info:={camera_info}", "-p", "use_sim_time:=true"]
+    if namespace.strip("/"):
+        command += ["-r", f"__ns:=/{namespace.strip('/')}"]
+    for param in params:
+        command += ["-p", param]
+    return command
+
+
+def _start(command: list[str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def _tail(log: Path, lines: int = 5) -> str:
+    text = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+    return " | ".join(text[-lines:])
+
+
+def _wait_file(path: Path, processes: dict[str, tuple[subprocess.Popen, Path]], timeout: float) -> None:
+    """Wait for ``path`` to appear; a process that exits first is reported with its log tail."""
+    end = time.monotonic() + timeout
+    while not path.exists():
+        for name, (process, log) in processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode} during start-up: {_tail(log)}")
+        if time.monotonic() > end:
+            raise TimeoutError(f"node outputs did not appear within {timeout:.0f} s; node log: "
+                               f"{_tail(processes['node'][1])}")
+        time.sleep(0.1)
+
+
+def _drain(status: Path, topic: str, quiet_s: float, timeout: float) -> None:
+    """Wait until the recorder's count on ``topic`` stopped growing for ``quiet_s`` seconds."""
+    last, since, end = -1, time.monotonic(), time.monotonic() + timeout
+    while time.monotonic() < end and time.monotonic() - since < quiet_s:
+        try:
+            count = json.loads(status.read_text()).get(topic, 0)
+        except (OSError, ValueError):
+            count = last
+        if count != last:
+            last, since = count, time.monotonic()
+        time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    if process.poll() is None:
+        process.send_signal(2)  # SIGINT: the recorder and rclpy nodes shut down cleanly
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def replay_bag(bag: str | Path, output: str | Path, *, rate: float = 1.0, params: Sequence[str] = (),
+               namespace: str = "", command: list[str] | None = None, topics: dict | None = None,
+               align: str = "none", startup_timeout: float = 180.0, quiet_s: float = 3.0) -> dict:
+    """Replay ``bag`` into the node and evaluate its outputs; returns the report summary.
+
+    command: the node process to start (default ``node_command(...)``; tests pass a stand-in).
+    """
+    output = Path(output)
+    logs = output / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with open_bag(bag) as reader:
+        selection = select_topics(reader, **(topics or {}))
+        duration_s = reader.duration / 1e9
+    prefix = "/" + namespace.strip("/") + "/" if namespace.strip("/") else "/"
+    recorded = [prefix + t for t in RECORDED] + ["/diagnostics"]
+    record_bag = output / "recorded_bag"
+    if record_bag.exists():
+        raise BagError(f"{record_bag} exists; remove it or choose another --output")
+    processes: dict[str, tuple[subprocess.Popen, Path]] = {}
+    player_log, ready, status = output / "player_log.json", logs / "recorder.ready", logs / "recorder_status.json"
+    ready.unlink(missing_ok=True)
+    try:
+        processes["node"] = (_start(command or node_command(selection.image, selection.camera_info, namespace,
+                                                               params), logs / "node.log"), logs / "node.log")
+        processes["recorder"] = (_start([sys.executable, "-m", "modot_ros.ros.recorder", "-o", str(record_bag),
+                                         "--topics", *recorded, "--require", prefix + "depth/image",
+                                         "--ready-file", str(ready), "--status-file", str(status)],
+                                        logs / "recorder.log"), logs / "recorder.log")
+        _wait_file(ready, processes, startup_timeout)
+        player = _start([sys.executable, "-m", "modot_ros.ros.bag_player", str(bag), "--rate", str(rate),
+                         "--topics", *selection.roles().values(), "--wait-for", selection.image,
+                         "--log", str(player_log)], logs / "player.log")
+        processes["player"] = (player, logs / "player.log")
+        wall_start = time.monotonic()
+        if player.wait(timeout=startup_timeout + duration_s / rate + 60) != 0:
+            raise RuntimeError(f"bag player failed: {_tail(logs / 'player.log')}")
+        _drain(status, prefix + "depth/image", quiet_s, timeout=120.0)
+        wall = time.monotonic() - wall_start
+    finally:
+        for name in ("player", "recorder", "node"):
+            if name in processes:
+                _stop(processes[name][0])
+    return evaluate_recording(bag, record_bag, player_log, output, selection, prefix, align,
+                              {"rate": rate, "wall_s": wall, "bag_duration_s": duration_s})
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="modot-replay", description=__doc__.split("\n\n")[0])
+    p.add_argument("bag")
+    p.add_argument("--output", "-o", default="replay_eval")
+    p.add_argument("--rate", type=float, default=1.0, help="playback speed (lower it for a slow CPU)")
+    p.add_argument("-p", "--param", action="append", default=[], help="node parameter name:=value")
+    p.add_argument("--namespace", default="")
+    p.add_argument("--image")
+    p.add_argument("--camera-info")
+    p.add_argument("--gt-depth")
+    p.add_argument("--gt-boundary")
+    p.add_argument("--align", choices=("none", "median"), default="none")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    topics = dict(image=args.image, camera_info=args.camera_info, gt_depth=args.gt_depth,
+                  gt_boundary=args.gt_boundary)
+    try:
+        summary = replay_bag(args.bag, args.output, rate=args.rate, params=args.param,
+                             namespace=args.namespace, topics=topics, align=args.align)
+    except (BagError, RuntimeError, TimeoutError, ValueError) as error:
+        print(f"modot-replay: error: {error}", file=sys.stderr)
+        return 2
+    run = summary["run"]
+    print(f"modot-replay: {run['frames_out']}/{run['frames_in']} frames, latency p50 "
+          f"{run['latency_ms_p50']} ms; report in {args.output}/report.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
