@@ -1,8 +1,11 @@
-"""Pictures of an evaluation: per-frame PNG panels and summary plots (matplotlib, Agg)."""
+"""Pictures of an evaluation: per-frame panels (in memory, kept for the best/worst frames) and the
+summary plots, drawn with the shared ``modot_ros.report`` helpers."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from modot_ros import report
 
 import cv2
 import numpy as np
@@ -63,48 +66,23 @@ def frame_panel(result: Any) -> np.ndarray:
 
 
 def write_plots(summary: dict, folder: Path) -> list[str]:
-    """Per-frame error over time, error vs distance, OB precision-recall; returns relative paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    frames = summary["per_frame"]
-    series = [(k, label) for k, label in (("abs_rel", "AbsRel"), ("ob_best_f", "OB best F (per frame)"))
-              if any(k in f for f in frames)]
+    """Per-frame error over time, error vs distance, OB precision-recall (``modot_ros.report``)."""
+    frames, written = summary["per_frame"], []
+    series = {label: np.array([f.get(key, np.nan) for f in frames], float)
+              for key, label in (("abs_rel", "AbsRel"), ("ob_best_f", "OB best F"), ("flying_rate", "flying-pixel rate"))
+              if any(key in f for f in frames)}
     if series:
-        fig, axes = plt.subplots(len(series), 1, figsize=(7, 2.4 * len(series)), squeeze=False, sharex=True)
-        for ax, (key, label) in zip(axes[:, 0], series):
-            pts = [(f["index"], f[key]) for f in frames if key in f]
-            ax.plot(*zip(*pts), lw=1)
-            ax.set_ylabel(label)
-            ax.grid(alpha=0.3)
-        axes[-1, 0].set_xlabel("frame")
-        written.append(_save(fig, folder / "error_over_time.png", plt))
+        index = np.array([f["index"] for f in frames])
+        report.plot_series(folder / "error_over_time.png", series, x=index, ylabel="per frame",
+                           title="per-frame scores over the bag")
+        written.append("plots/error_over_time.png")
     if "error_vs_distance" in summary:
         dist = summary["error_vs_distance"]
-        edges = np.asarray(dist["bin_edges_m"])
-        fig, ax = plt.subplots(figsize=(6, 3.2))
-        ax.plot(np.sqrt(edges[:-1] * edges[1:]), np.asarray(dist["abs_rel"], float), "o-")
-        ax.set_xscale("log")
-        ax.set(xlabel="ground-truth depth (m)", ylabel="mean AbsRel", title="error vs distance")
-        ax.grid(alpha=0.3)
-        written.append(_save(fig, folder / "error_vs_distance.png", plt))
+        curve = {"edges": np.asarray(dist["bin_edges_m"]), "abs_rel": np.asarray(dist["abs_rel"], float)}
+        report.plot_error_vs_distance(folder / "error_vs_distance.png", {"modot": curve})
+        written.append("plots/error_vs_distance.png")
     if "pr_curve" in summary:
-        pr, ods = summary["pr_curve"], summary["boundary"]
-        fig, ax = plt.subplots(figsize=(4.2, 4))
-        ax.plot(pr["recall"], pr["precision"], lw=1.5, label=f"ODS {ods['ods_f']:.3f}, AP {ods['ap']:.3f}")
-        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="recall", ylabel="precision", title="occlusion boundaries")
-        ax.legend(loc="lower left")
-        ax.grid(alpha=0.3)
-        written.append(_save(fig, folder / "pr_curve.png", plt))
+        result = summary["boundary"] | summary["pr_curve"]
+        report.plot_pr_curve(folder / "pr_curve.png", {"modot": result})
+        written.append("plots/pr_curve.png")
     return written
-
-
-def _save(fig, path: Path, plt) -> str:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return f"{path.parent.name}/{path.name}"

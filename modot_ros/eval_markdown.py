@@ -11,8 +11,8 @@ RUN_KEYS = (("frames", "frames evaluated"), ("frames_in", "frames in"), ("frames
             ("bag_duration_s", "bag duration (s)"), ("wall_s", "wall time (s)"), ("error", "stopped by"))
 DEPTH_LABELS = {"abs_rel": "AbsRel", "sq_rel": "SqRel", "rmse": "RMSE (m)", "rmse_log": "RMSE log",
                 "log10": "log10", "delta1": "δ<1.25", "delta2": "δ<1.25²", "delta3": "δ<1.25³",
-                "coverage": "coverage", "dbe_acc": "ε_acc (px)", "dbe_comp": "ε_comp (px)",
-                "flying_pixels": "flying pixels"}
+                "silog": "SILog", "coverage": "coverage", "dbe_acc": "ε_acc (px)", "dbe_comp": "ε_comp (px)",
+                "flying_rate": "flying-pixel rate", "off_surface_rate": "off-surface rate"}
 BOUNDARY_LABELS = {"ods_f": "ODS F", "ois_f": "OIS F", "ap": "AP", "ods_threshold": "ODS threshold"}
 
 

@@ -3,7 +3,8 @@
 ``EvaluationReport.add`` scores one frame (depth metrics with optional per-frame median
 alignment, OB counts for ODS/OIS/AP, boundary error, flying pixels, error vs distance) and keeps
 PNG panels of the best and worst frames; ``write`` puts metrics.json, report.md, report.html,
-plots/*.png and panels/*.png into a folder. Metric definitions live in ``modot_ros.metrics``.
+plots/*.png and panels/*.png into a folder. Metric definitions live in ``modot_ros.metrics``
+(shared with training evaluation); this module only applies them frame by frame.
 """
 from __future__ import annotations
 
@@ -17,11 +18,8 @@ import numpy as np
 from modot_ros.eval_figures import frame_panel, write_plots
 from modot_ros.eval_markdown import write_markdown_and_html
 from modot_ros.geometry import CameraIntrinsics
-from modot_ros.metrics.boundary import BoundaryEvaluator
-from modot_ros.eval_metrics import boundary_error, depth_metrics, flying_pixel_rate
-
-DEPTH_KEYS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "delta1", "delta2", "delta3")
-LOWER_IS_BETTER = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10")
+from modot_ros.metrics import (BoundaryEvaluator, abs_rel_by_distance, depth_boundary_error, depth_edges,
+                               depth_metrics, flying_pixel_rate)
 
 
 @dataclass
@@ -72,14 +70,8 @@ class EvaluationReport:
     def add(self, result: FrameResult) -> dict:
         """Score one frame; returns its per-frame metrics (also kept for the report)."""
         row: dict = {"index": result.index, "stamp_ns": result.stamp_ns}
-        depth = result.depth
         if result.gt_depth is not None:
-            depth = _resize_to(depth, result.gt_depth.shape)
-            scores, aligned = depth_metrics(depth, result.gt_depth, self.align, self.min_depth, self.max_depth)
-            row.update(scores)
-            self._bin_errors(aligned, result.gt_depth)
-            row.update(flying_pixel_rate(aligned, result.gt_depth, result.gt_boundary))
-            row.update(boundary_error(aligned, result.gt_depth))
+            row.update(self._depth_scores(_resize_to(result.depth, result.gt_depth.shape), result))
         if result.gt_boundary is not None and result.boundary is not None:
             prob = _resize_to(result.boundary, result.gt_boundary.shape)
             row["ob_best_f"] = self.boundary.add(np.clip(prob, 0, 1), result.gt_boundary)["best_f"]
@@ -87,12 +79,22 @@ class EvaluationReport:
         self._keep_panel(row, result)
         return row
 
-    def _bin_errors(self, depth: np.ndarray, gt: np.ndarray) -> None:
-        valid = np.isfinite(depth) & np.isfinite(gt) & (gt >= self.min_depth) & (gt <= self.max_depth)
-        bins = np.clip(np.digitize(gt[valid], self.edges) - 1, 0, len(self._bin_sum) - 1)
-        rel = np.abs(depth[valid] - gt[valid]) / gt[valid]
-        self._bin_sum += np.bincount(bins, rel, len(self._bin_sum))
-        self._bin_count += np.bincount(bins, minlength=len(self._bin_sum))
+    def _depth_scores(self, depth: np.ndarray, result: FrameResult) -> dict:
+        """Depth metrics, sharpness (iBims DBE) and flying pixels of one frame; pools error vs distance."""
+        gt, limits = result.gt_depth, dict(min_depth=self.min_depth, max_depth=self.max_depth)
+        scores = depth_metrics(depth, gt, align=self.align, **limits)
+        gt_valid = np.isfinite(gt) & (gt > self.min_depth) & (gt < self.max_depth)
+        scores["coverage"] = float((gt_valid & np.isfinite(depth)).sum() / max(1, gt_valid.sum()))
+        binned = abs_rel_by_distance(depth, gt, self.edges, align=self.align, **limits)
+        self._bin_sum += binned["sum"]
+        self._bin_count += binned["count"]
+        aligned = depth * scores["scale"] if np.isfinite(scores["scale"]) else depth
+        # annotated OB labels are the GT edges when the bag has them (iBims uses annotated edges)
+        gt_edges = result.gt_boundary if result.gt_boundary is not None else depth_edges(gt, log_depth=True)
+        scores |= depth_boundary_error(aligned, gt_edges, log_depth=True)
+        fly = flying_pixel_rate(aligned, gt)
+        scores |= {"flying_rate": fly["flying_rate"], "off_surface_rate": fly["off_surface_rate"]}
+        return scores
 
     def _keep_panel(self, row: dict, result: FrameResult) -> None:
         """Keep panels of the frames with the lowest / highest AbsRel (or OB F without depth GT)."""
@@ -112,8 +114,9 @@ class EvaluationReport:
         out: dict = {"n_frames": self.n_frames, "align": self.align}
         depth_rows = [f for f in self.frames if "abs_rel" in f]
         if depth_rows:
-            keys = [k for k in depth_rows[0] if k not in ("index", "stamp_ns", "ob_best_f")]
-            out["depth"] = {k: float(np.nanmean([f.get(k, np.nan) for f in depth_rows])) for k in keys}
+            keys = [k for k in depth_rows[0] if k not in ("index", "stamp_ns", "ob_best_f", "scale")]
+            with np.errstate(invalid="ignore"):  # frames without valid GT are NaN rows, left out
+                out["depth"] = {k: float(np.nanmean([f.get(k, np.nan) for f in depth_rows])) for k in keys}
             out["depth"]["n_frames"] = len(depth_rows)
             with np.errstate(invalid="ignore", divide="ignore"):
                 mean = self._bin_sum / self._bin_count
