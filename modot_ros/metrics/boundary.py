@@ -1,0 +1,253 @@
+"""Occlusion-boundary metrics with the BSDS protocol: ODS / OIS / AP (modot.md §4.2 (b)).
+
+Per image: Dollár-style edge NMS of the probability map, 99 thresholds linspace(0.01, 0.99),
+each thresholded map thinned, then matched one-to-one to the GT boundary pixels within
+``max_dist_ratio`` x image diagonal. Counts are summed over the data set for ODS, taken at
+each image's best threshold for OIS, and the dataset precision/recall curve gives AP.
+
+Matching: BSDS ``correspondPixels`` solves a min-cost assignment in which leaving a pixel
+unmatched costs far more than any match, so its number of matches equals the maximum
+cardinality of the bipartite graph "prediction pixel -- GT pixel within the tolerance".
+We compute exactly that number as a unit-capacity max flow (Dinic,
+``scipy.sparse.csgraph.maximum_flow``); we skip the distance-minimising tie-break among
+maximum matchings, which changes which pairs match but not the counts, so precision and
+recall are the same. (``maximum_bipartite_matching`` gives the same number but its
+Hopcroft-Karp takes exponential time on the layered graphs pixel chains make,
+scipy/scipy#26147: seconds per threshold here.)
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage, sparse
+from scipy.sparse.csgraph import maximum_flow
+
+from modot_ros.metrics.thinning import thin
+
+
+def _conv_tri(image: np.ndarray, radius: int) -> np.ndarray:
+    """Dollár's triangle filter: separable kernel [1 .. r+1 .. 1] / (r+1)^2, symmetric padding."""
+    kernel = np.concatenate([np.arange(1, radius + 2), np.arange(radius, 0, -1)]).astype(np.float64)
+    kernel /= kernel.sum()
+    out = ndimage.convolve1d(image, kernel, axis=0, mode="reflect")
+    return ndimage.convolve1d(out, kernel, axis=1, mode="reflect")
+
+
+def _edge_normal_angle(edges: np.ndarray) -> np.ndarray:
+    """Angle in [0, pi) of the edge normal, from second derivatives of a smoothed map."""
+    smooth = _conv_tri(edges, 4)
+    oy, ox = np.gradient(smooth)
+    oxx = np.gradient(ox, axis=1)
+    oxy, oyy = np.gradient(oy, axis=1), np.gradient(oy, axis=0)
+    return np.mod(np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5)), np.pi)
+
+
+def boundary_nms(prob: np.ndarray, radius: int = 1, border: int = 5,
+                 multiplier: float = 1.01) -> np.ndarray:
+    """Non-maximum suppression across the edge direction (structured-edges ``edgesNms`` recipe).
+
+    Smooths ``prob`` with a radius-1 triangle filter, keeps a pixel only if ``multiplier`` x its
+    value is >= the bilinearly interpolated values at distances 1..``radius`` on both sides
+    along the normal, and tapers the response linearly to 0 within ``border`` px of the image
+    border (modot.md §4.2 (b) step 2).
+    """
+    edges = _conv_tri(np.asarray(prob, dtype=np.float64), 1)
+    angle = _edge_normal_angle(edges)
+    h, w = edges.shape
+    rows, cols = np.mgrid[0:h, 0:w].astype(np.float64)
+    keep = edges > 0
+    for step in [d for d in range(-radius, radius + 1) if d != 0]:
+        r = np.clip(rows + step * np.sin(angle), 0, h - 1.001)
+        c = np.clip(cols + step * np.cos(angle), 0, w - 1.001)
+        neighbour = ndimage.map_coordinates(edges, [r, c], order=1)
+        keep &= edges * multiplier >= neighbour
+    out = np.where(keep, edges, 0.0)
+    border = min(border, h // 2, w // 2)
+    if border > 0:
+        ramp_r = np.minimum(1.0, np.minimum(np.arange(h), np.arange(h)[::-1]) / border)
+        ramp_c = np.minimum(1.0, np.minimum(np.arange(w), np.arange(w)[::-1]) / border)
+        out *= ramp_r[:, None] * ramp_c[None, :]
+    return out
+
+
+def _candidate_pairs(candidates: np.ndarray, gt: np.ndarray, max_dist: float):
+    """All (candidate pixel, GT pixel) pairs closer than ``max_dist``, as compact index arrays."""
+    h, w = gt.shape
+    cand_r, cand_c = np.nonzero(candidates)
+    gt_id = np.full(gt.shape, -1, dtype=np.int64)
+    gt_id[gt] = np.arange(int(gt.sum()))
+    reach = int(np.floor(max_dist))
+    rows, cols = [], []
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            if dy * dy + dx * dx > max_dist * max_dist:
+                continue
+            rr, cc = cand_r + dy, cand_c + dx
+            inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
+            idx = np.flatnonzero(inside)
+            target = gt_id[rr[idx], cc[idx]]
+            hit = target >= 0
+            rows.append(idx[hit])
+            cols.append(target[hit])
+    return (cand_r, cand_c), np.concatenate(rows), np.concatenate(cols)
+
+
+def _matching_size(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndarray,
+                   n_pred: int, n_gt: int) -> int:
+    """Maximum matching size of the selected pairs, as a unit-capacity max flow.
+
+    Pairs must be sorted by (pred, gt). The CSR graph is assembled directly because building it
+    through ``csr_matrix((data, (i, j)))`` costs more than the flow itself.
+    Nodes: 0 = source, 1..n_pred predicted pixels, then the GT pixels, then the sink.
+    """
+    pred, gt = pair_pred[selected], pair_gt[selected]
+    if pred.size == 0:
+        return 0
+    sources = np.unique(pred)
+    sink = n_pred + n_gt + 1
+    out_degree = np.concatenate([[sources.size], np.bincount(pred, minlength=n_pred),
+                                 np.ones(n_gt, np.int64), [0]])
+    indptr = np.concatenate([[0], np.cumsum(out_degree)]).astype(np.int32)
+    indices = np.concatenate([1 + sources, 1 + n_pred + gt, np.full(n_gt, sink)]).astype(np.int32)
+    graph = sparse.csr_matrix((np.ones(indices.size, np.int32), indices, indptr),
+                              shape=(sink + 1, sink + 1))
+    return int(maximum_flow(graph, 0, sink, method="dinic").flow_value)
+
+
+def match_counts(edge_map: np.ndarray, gt: np.ndarray, thresholds: np.ndarray,
+                 max_dist: float) -> np.ndarray:
+    """Per-threshold counts ``[cnt_R, sum_R, cnt_P, sum_P]``, shape (T, 4), for one image.
+
+    ``edge_map`` (after NMS) is thresholded with ``>=``, thinned, and matched one-to-one
+    to ``gt`` within ``max_dist`` pixels.
+    """
+    gt = np.asarray(gt, dtype=bool)
+    counts = np.zeros((len(thresholds), 4), dtype=np.int64)
+    counts[:, 1] = n_gt = int(gt.sum())
+    candidates = edge_map >= thresholds.min()
+    (cand_r, cand_c), pair_pred, pair_gt = _candidate_pairs(candidates, gt, max_dist)
+    order = np.lexsort((pair_gt, pair_pred))
+    pair_pred, pair_gt = pair_pred[order], pair_gt[order]
+    pair_r, pair_c = cand_r[pair_pred], cand_c[pair_pred]
+    # Only candidates with a GT pixel in reach can ever match: renumber those compactly.
+    reachable, pair_pred = np.unique(pair_pred, return_inverse=True)
+    for k, threshold in enumerate(thresholds):
+        predicted = thin(edge_map >= threshold)
+        counts[k, 3] = predicted.sum()
+        matched = _matching_size(pair_pred, pair_gt, predicted[pair_r, pair_c], reachable.size, n_gt)
+        counts[k, 0] = counts[k, 2] = matched
+    return counts
+
+
+def _prf(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Recall, precision, F from ``[..., cnt_R, sum_R, cnt_P, sum_P]`` (0 where undefined)."""
+    eps = np.finfo(np.float64).eps
+    recall = counts[..., 0] / np.maximum(eps, counts[..., 1])
+    precision = counts[..., 2] / np.maximum(eps, counts[..., 3])
+    f = 2 * precision * recall / np.maximum(eps, precision + recall)
+    return recall, precision, f
+
+
+def _best_f_interpolated(thresholds, recall, precision) -> tuple[float, float, float, float]:
+    """Best (F, P, R, threshold), also searching 100 linear steps between adjacent thresholds (BSDS)."""
+    if len(thresholds) == 1:
+        f = 2 * precision[0] * recall[0] / max(1e-12, precision[0] + recall[0])
+        return float(f), float(precision[0]), float(recall[0]), float(thresholds[0])
+    a = np.linspace(0, 1, 100)[None, :]
+    mix = lambda v: v[1:, None] * a + v[:-1, None] * (1 - a)  # noqa: E731
+    r, p, t = mix(recall), mix(precision), mix(thresholds)
+    f = 2 * p * r / np.maximum(1e-12, p + r)
+    i = np.unravel_index(np.argmax(f), f.shape)
+    return float(f[i]), float(p[i]), float(r[i]), float(t[i])
+
+
+def _unique_recall(recall: np.ndarray, precision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r_unique = np.unique(recall)
+    return r_unique, np.array([precision[recall == r].max() for r in r_unique])
+
+
+def _average_precision(recall: np.ndarray, precision: np.ndarray,
+                       has_prediction: np.ndarray) -> tuple[float, float]:
+    """(ap, ap_bsds): precision interpolated at recall 0, 0.01, ..., 1.
+
+    ``ap_bsds`` copies BSDS: thresholds with no predicted pixel count as precision 0, zero
+    outside the curve's recall range, sum / 100, 0 if the curve has a single recall.
+    ``ap`` drops thresholds with no prediction (precision undefined), holds the precision of
+    the lowest-recall point down to recall 0 and takes the mean of the 101 samples, so a
+    perfect detector scores exactly 1.
+    """
+    grid = np.linspace(0, 1, 101)
+    ap = 0.0
+    if has_prediction.any():
+        r_def, p_def = _unique_recall(recall[has_prediction], precision[has_prediction])
+        ap = float(np.interp(grid, r_def, p_def, left=p_def[0], right=0.0).mean())
+    r_unique, p_unique = _unique_recall(recall, precision)
+    if r_unique.size < 2:
+        return ap, 0.0
+    inside = (grid >= r_unique[0]) & (grid <= r_unique[-1])
+    ap_bsds = float(np.interp(grid[inside], r_unique, p_unique).sum() / 100)
+    return ap, ap_bsds
+
+
+class BoundaryEvaluator:
+    """Accumulate per-image BSDS counts; ``result()`` gives ODS / OIS / AP over all images.
+
+    Parameters
+    ----------
+    n_thresholds : thresholds linspace(1/(n+1), n/(n+1), n); 99 gives 0.01 .. 0.99.
+    max_dist_ratio : match tolerance as a fraction of the image diagonal (0.0075: OB default).
+    nms : apply ``boundary_nms`` to each probability map first (protocol: yes).
+    quantize : round the NMS output to k/255, as the protocol's 8-bit PNG round trip does.
+    """
+
+    def __init__(self, n_thresholds: int = 99, max_dist_ratio: float = 0.0075,
+                 nms: bool = True, quantize: bool = True) -> None:
+        if n_thresholds < 1 or max_dist_ratio <= 0:
+            raise ValueError("BoundaryEvaluator needs n_thresholds >= 1 and max_dist_ratio > 0")
+        self.thresholds = np.linspace(1, n_thresholds, n_thresholds) / (n_thresholds + 1)
+        self.max_dist_ratio = max_dist_ratio
+        self.nms, self.quantize = nms, quantize
+        self._counts: list[np.ndarray] = []
+
+    def add(self, prob: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+        """Score one image: ``prob`` (H, W) in [0, 1] (NaN = 0), ``gt`` (H, W) bool boundary mask.
+
+        Returns this image's best F over thresholds and that threshold.
+        """
+        prob, gt = np.asarray(prob, dtype=np.float64), np.asarray(gt).astype(bool)
+        if prob.ndim != 2 or prob.shape != gt.shape:
+            raise ValueError(f"boundary prob {prob.shape} and gt {gt.shape} must be equal 2-D "
+                             "shapes; resize prob to the GT size (bilinear) first")
+        prob = np.nan_to_num(prob, nan=0.0)
+        if prob.min() < -1e-6 or prob.max() > 1 + 1e-6:
+            raise ValueError(f"boundary prob must lie in [0, 1], got [{prob.min():.3g}, "
+                             f"{prob.max():.3g}]; pass sigmoid(logits), not logits")
+        edge_map = boundary_nms(prob) if self.nms else prob
+        if self.quantize:
+            edge_map = np.round(edge_map * 255) / 255
+        max_dist = self.max_dist_ratio * float(np.hypot(*gt.shape))
+        counts = match_counts(edge_map, gt, self.thresholds, max_dist)
+        self._counts.append(counts)
+        f = _prf(counts)[2]
+        return {"best_f": float(f.max()), "best_threshold": float(self.thresholds[f.argmax()])}
+
+    @property
+    def n_images(self) -> int:
+        """Number of images added so far."""
+        return len(self._counts)
+
+    def result(self) -> dict:
+        """ODS / OIS / AP and the dataset PR curve (``thresholds``, ``precision``, ``recall``, ``f``)."""
+        if not self._counts:
+            raise ValueError("BoundaryEvaluator.result() called before any add()")
+        stacked = np.stack(self._counts)  # (N, T, 4)
+        recall, precision, f = _prf(stacked.sum(axis=0))
+        ods_f, ods_p, ods_r, ods_t = _best_f_interpolated(self.thresholds, recall, precision)
+        per_image_f = _prf(stacked)[2]
+        best = per_image_f.argmax(axis=1)
+        ois_r, ois_p, ois_f = _prf(stacked[np.arange(len(best)), best].sum(axis=0))
+        ap, ap_bsds = _average_precision(recall, precision, stacked[..., 3].sum(axis=0) > 0)
+        return {"ods_f": ods_f, "ods_p": ods_p, "ods_r": ods_r, "ods_threshold": ods_t,
+                "ois_f": float(ois_f), "ois_p": float(ois_p), "ois_r": float(ois_r),
+                "ap": ap, "ap_bsds": ap_bsds, "n_images": self.n_images,
+                "thresholds": self.thresholds.copy(), "precision": precision, "recall": recall,
+                "f": f, "image_best_f": per_image_f.max(axis=1)}
