@@ -8,6 +8,7 @@ middle gives one line on stderr and exit status 2; frames evaluated before it st
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -122,13 +123,17 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
     start = time.perf_counter()
     with open_bag(bag) as reader:
         selection = select_topics(reader, **(topics or {}), use_gt=use_gt, need_info=intrinsics is None)
+        frames = iter_frames(reader, selection, intrinsics)
+        first = next(frames, None)  # a bag that fails at once fails before the model loads
+        if first is None:
+            raise BagError(f"no frame on {selection.image} could be assembled (image + camera_info)")
+        frames = itertools.chain([first], frames)
         predictor = predictor or load_predictor(checkpoint, device)
         total = next((c.msgcount for c in reader.connections if c.topic == selection.image), None)
         # a full typestore of the bag's distro: the reader's holds only the types found in the bag
         writer = BagWriter(output / "output_bag", storage, typestore_for(Path(bag))) if write_bag else None
         sink = _OutputSink(report, options, writer, namespace, set(ply_frames), output / "ply",
                            selection)
-        frames = iter_frames(reader, selection, intrinsics)
         if max_frames is not None:
             frames = (f for f in frames if f.index < max_frames)
         predict_s = 0.0

@@ -42,8 +42,11 @@ def case_rgb(i: int, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:
 def write_case_bag(path: Path, n: int = 6, storage: str = "mcap", *, distro=Stores.ROS2_JAZZY,
                    image_encoding: str = "rgb8", depth_encoding: str | None = "32FC1",
                    boundary: bool = True, camera_info: bool = True, gt_size: tuple[int, int] | None = None,
-                   period_ns: int = 100_000_000, extra_topics: tuple[str, ...] = ()) -> Path:
-    """Write ``n`` frames: /camera/image_raw, /camera/camera_info, GT depth and GT boundary."""
+                   period_ns: int = 100_000_000, extra_topics: tuple[str, ...] = (), bad_from: int | None = None) -> Path:
+    """Write ``n`` frames: /camera/image_raw, /camera/camera_info, GT depth and GT boundary.
+
+    bad_from: frames from this index on get ground truth of the wrong size (a mid-bag fault).
+    """
     ts = get_typestore(distro)
     t = ts.types
     intr = CameraIntrinsics(50.0, 50.0, (WIDTH - 1) / 2, (HEIGHT - 1) / 2, WIDTH, HEIGHT)
@@ -61,6 +64,8 @@ def write_case_bag(path: Path, n: int = 6, storage: str = "mcap", *, distro=Stor
                 info = intrinsics_to_camera_info(intr, header, t["sensor_msgs/msg/CameraInfo"],
                                                  t["sensor_msgs/msg/RegionOfInterest"])
                 bag.write("/camera/camera_info", info, now)
+            if bad_from is not None and i >= bad_from:
+                gw, gh = WIDTH // 2, HEIGHT // 2
             if depth_encoding:
                 depth = case_depth(i, gh, gw)
                 pixels = metres_to_millimetres(depth) if depth_encoding == "16UC1" else depth
