@@ -197,6 +197,7 @@ class BoundaryEvaluator:
     max_dist_ratio : match tolerance as a fraction of the image diagonal (0.0075: OB default).
     nms : apply ``boundary_nms`` to each probability map first (protocol: yes).
     quantize : round the NMS output to k/255, as the protocol's 8-bit PNG round trip does.
+
     """
 
     def __init__(self, n_thresholds: int = 99, max_dist_ratio: float = 0.0075,

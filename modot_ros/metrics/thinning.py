@@ -33,15 +33,9 @@ _LUT_FIRST, _LUT_SECOND = _guo_hall_tables()
 
 
 def thin(mask: np.ndarray) -> np.ndarray:
-    """Thin a binary mask to 8-connected one-pixel-wide curves (iterate to convergence).
+    """Thin a binary (H, W) mask (non-zero = foreground) to 8-connected one-pixel-wide curves.
 
-    Parameters
-    ----------
-    mask : (H, W) array, non-zero = foreground.
-
-    Returns
-    -------
-    (H, W) bool, a subset of ``mask``.
+    Iterates to convergence and returns an (H, W) bool mask that is a subset of ``mask``.
     """
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2:
