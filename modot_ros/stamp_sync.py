@@ -50,6 +50,7 @@ class StampSync:
     def add_image(self, stamp: int, image: Any) -> list[tuple[Any, Any]]:
         info_stamp = self._nearest_info(stamp)
         if info_stamp is not None:
+            self._give_up_before(stamp)
             return [(image, self.infos[info_stamp])]
         if self.mode == "cache":  # no info yet: nothing to wait for
             self.unmatched_images += 1
@@ -62,13 +63,14 @@ class StampSync:
         self._push(self.infos, stamp, info)
         if self.mode == "cache":
             return []
-        pairs = []
-        for image_stamp in list(self.images):
-            if self._nearest_info(image_stamp) == stamp:
-                pairs.append((self.images.pop(image_stamp), info))
-        # images older than a matched one will never match in order: give them up
-        if pairs:
-            for old in [s for s in self.images if s < stamp]:
-                del self.images[old]
-                self.unmatched_images += 1
+        matched = [s for s in self.images if self._nearest_info(s) == stamp]
+        pairs = [(self.images.pop(s), info) for s in matched]
+        if matched:
+            self._give_up_before(max(matched))
         return pairs
+
+    def _give_up_before(self, stamp: int) -> None:
+        """Images older than a matched one will not be processed in order: count them as lost."""
+        for old in [s for s in self.images if s < stamp]:
+            del self.images[old]
+            self.unmatched_images += 1

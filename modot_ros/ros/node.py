@@ -22,7 +22,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from modot_ros.frame_outputs import TOPICS, OutputOptions, compute_frame_arrays, frame_messages
 from modot_ros.messages import (COLOUR_ENCODINGS, MessageError, camera_info_to_intrinsics,
                                 check_image_matches_info, image_to_rgb)
-from modot_ros.node_config import NodeConfig
+from modot_ros.node_config import FIELDS, NodeConfig, check_value
 from modot_ros.ros.diagnostics import FrameStats, diagnostics_message
 from modot_ros.ros.message_types import rclpy_message_types
 from modot_ros.ros.params import apply_changes, declare_all
@@ -69,6 +69,8 @@ class ModotNode(LifecycleNode):
         if reasons:
             raise ValueError("invalid parameters: " + "; ".join(reasons))
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        if hasattr(self, "add_pre_set_parameters_callback"):  # Iron+: see range refusals too
+            self.add_pre_set_parameters_callback(self._log_refused_values)
         self.types = rclpy_message_types()
         self.stats = FrameStats()
         self.estimator = None
@@ -91,6 +93,13 @@ class ModotNode(LifecycleNode):
         else:
             self.warn_once(f"parameter:{result.reason}", f"parameter change refused: {result.reason}")
         return result
+
+    def _log_refused_values(self, params):
+        """rclpy refuses out-of-range values before ``_on_set_parameters``: log them here."""
+        for param in params:
+            if param.name in FIELDS and (reason := check_value(param.name, param.value)):
+                self.warn_once(f"parameter:{reason}", f"parameter change refused: {reason}")
+        return params
 
     def warn_once(self, key: str, text: str) -> None:
         """Log ``text`` at most every THROTTLE_S per ``key`` (each kind of problem gets its line)."""
@@ -208,7 +217,7 @@ class ModotNode(LifecycleNode):
             self._process_frame(*pair)
         except (MessageError, ValueError, TypeError) as error:
             self.stats.count("rejected")
-            self.warn_once(f"bad:{type(error).__name__}:{str(error)[:40]}", f"frame skipped: {error}")
+            self.warn_once(f"bad:{error}", f"frame skipped: {error}")
         except Exception as error:  # noqa: BLE001 - keep serving; the next frame may be fine
             self.warn_once(f"error:{type(error).__name__}", f"frame failed: {type(error).__name__}: {error}")
 
@@ -218,9 +227,9 @@ class ModotNode(LifecycleNode):
             self.stats.count("lazy_skipped")
             return
         timings, start = {}, time.perf_counter()
+        rgb = image_to_rgb(image)  # first: names zero-size, step and data-size problems
         check_image_matches_info(image, info)
         intrinsics = camera_info_to_intrinsics(info)
-        rgb = image_to_rgb(image)
         options = OutputOptions.from_config(config)
         if config.lazy and "points" not in subscribed:  # no cloud nobody reads
             options = OutputOptions.from_config(config.replace(publish_points=False))
