@@ -1,0 +1,56 @@
+"""Replay a bag into modot_node with sim time: ros2 launch modot_ros replay.launch.py bag:=<path>
+
+``ros2 bag play --clock`` publishes /clock, the node runs with use_sim_time, outputs can be
+recorded (``record:=true``, to ``record_path``) and shown in RViz (``rviz:=true``).
+Arguments: bag, rate, image_topic, camera_info_topic, namespace, params_file, model_path, device,
+record, record_path, rviz, rviz_config, log_level."""
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, ExecuteProcess
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration as Config
+from launch.substitutions import PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+
+SHARE = get_package_share_directory("modot_ros")
+OUTPUTS = ["depth/image", "depth/camera_info", "depth/confidence", "occlusion/boundary", "occlusion/mask",
+           "points", "depth_boundary", "/diagnostics"]
+ARGUMENTS = {
+    "bag": ("", "Bag folder or file to play (required)."),
+    "rate": ("1.0", "Playback rate; lower it for a slow model so no frame is dropped."),
+    "image_topic": ("/camera/color/image_rect", "Image topic in the bag."),
+    "camera_info_topic": ("/camera/color/camera_info", "CameraInfo topic in the bag."),
+    "namespace": ("modot", "Namespace of the node's outputs."),
+    "params_file": (os.path.join(SHARE, "config", "modot.yaml"), "Parameter YAML file."),
+    "model_path": ("", "Checkpoint; empty = packaged default weights."),
+    "device": ("auto", "Torch device."),
+    "record": ("false", "Record the node's outputs with ros2 bag record."),
+    "record_path": ("modot_outputs", "Output bag folder for record:=true."),
+    "rviz": ("false", "Start RViz."),
+    "rviz_config": (os.path.join(SHARE, "config", "modot.rviz"), "RViz config file."),
+    "log_level": ("info", "Logger level."),
+}
+
+
+def generate_launch_description():
+    ns = Config("namespace")
+    outputs = [name if name.startswith("/") else PathJoinSubstitution(["/", ns, name]) for name in OUTPUTS]
+    return LaunchDescription([
+        *[DeclareLaunchArgument(name, default_value=default, description=text)
+          for name, (default, text) in ARGUMENTS.items()],
+        Node(package="modot_ros", executable="modot_node", name="modot", namespace=ns, output="screen",
+             parameters=[Config("params_file"), {"model_path": ParameterValue(Config("model_path"), value_type=str),
+                                            "device": ParameterValue(Config("device"), value_type=str),
+                                                 "use_sim_time": True, "lazy": False}],
+             remappings=[("image", Config("image_topic")), ("camera_info", Config("camera_info_topic"))],
+             arguments=["--ros-args", "--log-level", Config("log_level")]),
+        ExecuteProcess(cmd=["ros2", "bag", "play", Config("bag"), "--clock", "--rate", Config("rate"),
+                            "--disable-keyboard-controls"], output="screen"),
+        ExecuteProcess(cmd=["ros2", "bag", "record", "--use-sim-time", "-o", Config("record_path"), *outputs],
+                       output="screen", condition=IfCondition(Config("record"))),
+        Node(package="rviz2", executable="rviz2", arguments=["-d", Config("rviz_config")],
+             parameters=[{"use_sim_time": True}], condition=IfCondition(Config("rviz"))),
+    ])
