@@ -1,0 +1,138 @@
+"""End-to-end node benchmark: image published in one process -> ``points`` received in another.
+
+Runs ``modot_node`` (lite0, random weights, network 320x240 by default) as a separate process,
+publishes 320x240 rgb8 frames at ``--rate`` Hz from a peer process, and reports the end-to-end
+latency (receive wall time - header stamp), the output rate and the node's own stage breakdown
+from /diagnostics. Standalone: ``python -m benchmarks.bench_node [--quick] [--rate 15]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.harness import benchmark
+
+REPO = Path(__file__).resolve().parents[1]
+GOAL_HZ = 10.0
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+               ROS_DOMAIN_ID=str(200 + os.getpid() % 30), ROS_LOG_DIR=str(tmp / "log"),
+               ROS_HOME=str(tmp / "home"), PYTHONUNBUFFERED="1",
+               FASTDDS_DEFAULT_PROFILES_FILE=str(REPO / "config" / "fastdds_shm.xml"))
+    return env
+
+
+def peer(rate: float, seconds: float, width: int, height: int, out: str) -> None:
+    """Publish frames, record `points` latencies and the node's last diagnostics (JSON to out)."""
+    import numpy as np
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CameraInfo, Image, PointCloud2, RegionOfInterest
+    from std_msgs.msg import Header
+
+    from modot_ros.geometry import CameraIntrinsics
+    from modot_ros.messages import array_to_image, intrinsics_to_camera_info
+
+    rclpy.init()
+    node = rclpy.create_node("bench_peer")
+    qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+    images, infos = node.create_publisher(Image, "image", qos), node.create_publisher(CameraInfo, "camera_info", qos)
+    latencies, diag = [], {}
+    node.create_subscription(PointCloud2, "points", lambda m: latencies.append(
+        time.time() - (m.header.stamp.sec + m.header.stamp.nanosec * 1e-9)), qos)
+    node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: diag.update(
+        {kv.key: kv.value for kv in m.status[0].values}), 10)
+    end = time.monotonic() + 120
+    while images.get_subscription_count() == 0 and time.monotonic() < end:
+        rclpy.spin_once(node, timeout_sec=0.1)
+    rgb = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    intr = CameraIntrinsics(0.9 * width, 0.9 * width, width / 2 - 0.5, height / 2 - 0.5, width, height)
+    warm_until, stop_at, sent = time.monotonic() + 3.0, time.monotonic() + 3.0 + seconds, 0
+    while time.monotonic() < stop_at:
+        tick = time.monotonic()
+        header = Header(frame_id="camera_optical_frame")
+        header.stamp.sec, header.stamp.nanosec = divmod(time.time_ns(), 10**9)
+        infos.publish(intrinsics_to_camera_info(intr, header, CameraInfo, RegionOfInterest))
+        images.publish(array_to_image(rgb, "rgb8", header, Image))
+        if tick > warm_until:
+            sent += 1
+        elif latencies:
+            latencies.clear()  # drop warm-up frames
+        while time.monotonic() < tick + 1.0 / rate:
+            rclpy.spin_once(node, timeout_sec=0.005)
+    for _ in range(40):
+        rclpy.spin_once(node, timeout_sec=0.05)
+    Path(out).write_text(json.dumps({"latencies": latencies, "sent": sent, "seconds": seconds, "diag": diag}))
+    rclpy.try_shutdown()
+
+
+def run(rate: float, seconds: float, width: int = 320, height: int = 240,
+        net: tuple[int, int] = (320, 240)) -> dict:
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp, out = Path(tmp_name), Path(tmp_name) / "bench.json"
+        env = _env(tmp)
+        node = subprocess.Popen([sys.executable, "-m", "modot_ros.ros.node", "--ros-args", "-p", "random_weights:=true",
+                                 "-p", "device:=cpu", "-p", f"input_width:={net[0]}", "-p", f"input_height:={net[1]}",
+                                 "-p", "lazy:=false"], env=env, cwd=REPO, stdout=(tmp / "node.log").open("w"),
+                                stderr=subprocess.STDOUT)
+        try:
+            subprocess.run([sys.executable, "-m", "benchmarks.bench_node", "--peer", "--rate", str(rate),
+                            "--seconds", str(seconds), "--size", str(width), str(height), "--out", str(out)],
+                           env=env, cwd=REPO, check=True, timeout=240)
+        finally:
+            node.terminate()
+            node.wait(20)
+        return json.loads(out.read_text())
+
+
+def rows(result: dict) -> list[dict]:
+    import numpy as np
+
+    lat = np.asarray(result["latencies"]) * 1e3
+    hz = len(lat) / result["seconds"]
+    diag = result["diag"]
+    out = [{"name": "node lite0 320x240 cpu output rate (points)", "value": round(hz, 2), "unit": "Hz",
+            "goal": f">= {GOAL_HZ}", "ok": bool(hz >= GOAL_HZ)},
+           {"name": "end-to-end latency image->points median", "value": round(float(np.median(lat)), 1) if lat.size else None,
+            "unit": "ms"},
+           {"name": "end-to-end latency p95", "value": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
+            "unit": "ms"},
+           {"name": "dropped frames (node busy)", "value": int(diag.get("dropped_frames", 0)), "unit": "frames",
+            "note": f"{result['sent']} sent"}]
+    out += [{"name": f"node stage {stage}", "value": float(diag.get(f"{stage}_ms", "nan")), "unit": "ms"}
+            for stage in ("convert", "forward", "readout", "cloud", "messages", "publish", "total")]
+    return out
+
+
+@benchmark("node.end_to_end")
+def end_to_end(quick: bool) -> list[dict]:
+    return rows(run(rate=15.0, seconds=3.0 if quick else 15.0))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rate", type=float, default=15.0)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--size", type=int, nargs=2, default=(320, 240))
+    parser.add_argument("--out", default="")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.peer:
+        peer(args.rate, args.seconds, *args.size, args.out)
+        return
+    for row in rows(run(args.rate, 3.0 if args.quick else args.seconds, *args.size)):
+        print(row)
+
+
+if __name__ == "__main__":
+    main()
