@@ -94,21 +94,27 @@ def cast(o: torch.Tensor, d: torch.Tensor, parts: dict, pairs: torch.Tensor, pix
     B, P = d.shape[:2]
     best = torch.full((B * P,), torch.tensor(float("inf")).view(torch.int32).item() << _IDX_BITS | 0xFFFF,
                       dtype=torch.int64, device=d.device)
-    d_flat, o_flat = d.reshape(-1, 3), o.reshape(-1, 3)
+    d_cf = d.reshape(-1, 3).t().contiguous()  # (3, B*P): component-first for contiguous gathers
+    o_cf = o.reshape(-1, 3).t().contiguous()
     ptype = parts["ptype"][pairs[:, 0], pairs[:, 2]]
     for kind, fn in HIT_FUNCS.items():
         sel = pairs[ptype == kind]
         if sel.numel() == 0:
             continue
         b, m = sel[:, 0], sel[:, 2]
-        flat = b[:, None] * P + pix[sel[:, 1]]  # (Q,S)
-        R, c = parts["rot"][b, m], parts["center"][b, m][:, None]
-        org = o_flat[b][:, None] if o.shape[1] == 1 else o_flat[flat]
-        o_l = torch.matmul(org - c, R)
-        d_l = torch.matmul(d_flat[flat], R)
-        t = torch.nan_to_num(fn(o_l, d_l, parts["params"][b, m][:, None]), nan=float("inf"), posinf=float("inf"))
+        Q, S = sel.shape[0], pix.shape[1]
+        flat = (b[:, None] * P + pix.index_select(0, sel[:, 1])).reshape(-1)  # (Q*S,)
+        Rt = parts["rot"][b, m].permute(2, 1, 0)[..., None]  # (3 local, 3 world, Q, 1)
+        c = parts["center"][b, m].t()[..., None]  # (3,Q,1)
+        org = o_cf.index_select(1, b)[..., None] if o.shape[1] == 1 else o_cf.index_select(1, flat).view(3, Q, S)
+        dw = d_cf.index_select(1, flat).view(3, Q, S)
+        rel = org - c
+        o_l = Rt[:, 0] * rel[0] + Rt[:, 1] * rel[1] + Rt[:, 2] * rel[2]
+        d_l = Rt[:, 0] * dw[0] + Rt[:, 1] * dw[1] + Rt[:, 2] * dw[2]
+        t = fn(o_l, d_l, parts["params"][b, m].t()[..., None])
+        t = torch.nan_to_num(t, nan=float("inf"), posinf=float("inf"))
         key = (t.view(torch.int32).to(torch.int64) << _IDX_BITS) | m[:, None]
-        best.scatter_reduce_(0, flat.reshape(-1), key.reshape(-1), reduce="amin")
+        best.scatter_reduce_(0, flat, key.reshape(-1), reduce="amin")
     t = (best >> _IDX_BITS).to(torch.int32).view(torch.float32).view(B, P)
     idx = (best & 0xFFFF).view(B, P)
     idx = torch.where(torch.isfinite(t), idx, torch.full_like(idx, -1))

@@ -27,7 +27,7 @@ TAU_REL = 0.02
 
 
 def _residual(z_a, n_a, r_a, r_b, z_b):
-    """Relative error of predicting z_b from the tangent plane at a."""
+    """Relative error of predicting z_b from the tangent plane at a (vectors (N,3))."""
     num = z_a * (n_a * r_a).sum(-1)
     den = (n_a * r_b).sum(-1)
     pred = num / torch.where(den.abs() < 1e-9, torch.full_like(den, 1e-9), den)
@@ -38,19 +38,20 @@ def _residual(z_a, n_a, r_a, r_b, z_b):
 def _pair(z, part, convex, n, r, dim: int):
     """Boundary masks for the (near) first and second pixel of pairs along ``dim``."""
     L = z.shape[dim]
-    a = [slice(None)] * z.dim()
-    b = [slice(None)] * z.dim()
-    a[dim], b[dim] = slice(0, L - 1), slice(1, L)
-    a, b = tuple(a), tuple(b)
-    za, zb, pa, pb = z[a], z[b], part[a], part[b]
-    a3, b3 = a + (slice(None),), b + (slice(None),)
+    za, zb = z.narrow(dim, 0, L - 1), z.narrow(dim, 1, L - 1)
+    pa, pb = part.narrow(dim, 0, L - 1), part.narrow(dim, 1, L - 1)
     ha, hb = pa >= 0, pb >= 0
-    cand = ha & hb & ((pa != pb) | ~convex[a])
-    res = torch.minimum(_residual(za, n[a3], r[a3], r[b3], zb), _residual(zb, n[b3], r[b3], r[a3], za))
-    disc = cand & (res > TAU_REL) | (ha != hb)
-    near_a = disc & (za < zb)
-    near_b = disc & (zb < za)
-    return near_a, near_b
+    cand = ha & hb & ((pa != pb) | ~convex.narrow(dim, 0, L - 1))
+    disc = ha != hb
+    idx = cand.nonzero(as_tuple=True)  # few pixels: only part changes and non-convex parts
+    if idx[0].numel():
+        shifted = list(idx)
+        shifted[dim] = idx[dim] + 1
+        shifted = tuple(shifted)
+        res = torch.minimum(_residual(z[idx], n[idx], r[idx], r[shifted], z[shifted]),
+                            _residual(z[shifted], n[shifted], r[shifted], r[idx], z[idx]))
+        disc = disc.index_put(idx, disc[idx] | (res > TAU_REL))
+    return disc & (za < zb), disc & (zb < za)
 
 
 def occlusion_boundaries(z: torch.Tensor, part: torch.Tensor, convex: torch.Tensor, normal: torch.Tensor,

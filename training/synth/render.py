@@ -32,8 +32,8 @@ def _gather_attrs(parts: dict, idx: torch.Tensor) -> dict:
     it = torch.stack([parts[k].long() for k in INT_FIELDS], -1)
     M = fl.shape[1]
     rows = (idx.clamp_min(0) + torch.arange(B, device=idx.device)[:, None] * M).view(-1)
-    gf = fl.view(B * M, -1)[rows].view(B, P, -1)  # row gathers are contiguous copies
-    gi = it.view(B * M, -1)[rows].view(B, P, -1)
+    gf = fl.view(B * M, -1).index_select(0, rows).view(B, P, -1)  # contiguous row copies
+    gi = it.view(B * M, -1).index_select(0, rows).view(B, P, -1)
     out, o = {}, 0
     for k, s in FLOAT_FIELDS.items():
         n = max(1, int(np.prod(s)))
@@ -56,12 +56,14 @@ def _mat_vec(R: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 
 def _local_normal(ptype, p, params):
     """Outward unit normal in the part frame (room normals point inwards); per type on its pixels."""
+    shape = p.shape
+    p, params, ptype = p.reshape(-1, 3), params.reshape(-1, 3), ptype.reshape(-1)
     n = torch.zeros_like(p)
     for kind in (BOX, ROOM, SPHERE, CYLINDER, TORUS, PLANE):
-        sel = (ptype == kind).nonzero(as_tuple=True)
-        if sel[0].numel() == 0:
+        sel = (ptype == kind).nonzero().squeeze(1)
+        if sel.numel() == 0:
             continue
-        q, prm = p[sel], params[sel]
+        q, prm = p.index_select(0, sel), params.index_select(0, sel)
         if kind in (BOX, ROOM):
             axis = (q.abs() / prm.clamp_min(1e-6)).argmax(-1, keepdim=True)
             v = torch.zeros_like(q).scatter_(-1, axis, 1.0) * torch.sign(q) * (1.0 if kind == BOX else -1.0)
@@ -76,8 +78,8 @@ def _local_normal(ptype, p, params):
             v = 4 * k * q - 8 * prm[:, :1] ** 2 * q * torch.tensor([1.0, 1.0, 0.0], device=q.device)
         else:
             v = torch.tensor([0.0, 0.0, 1.0], device=q.device).expand_as(q)
-        n[sel] = F.normalize(v, dim=-1)
-    return n
+        n.index_copy_(0, sel, F.normalize(v, dim=-1))
+    return n.view(shape)
 
 
 def camera_rays(K: torch.Tensor, height: int, width: int) -> torch.Tensor:

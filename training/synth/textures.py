@@ -90,7 +90,7 @@ def value_noise(p: torch.Tensor, octaves: int = 4) -> torch.Tensor:
 def _photo(p_l: torch.Tensor, n_l: torch.Tensor, scale: torch.Tensor, photo: torch.Tensor, c1: torch.Tensor):
     atlas, gray = _atlas(str(p_l.device))
     axis = n_l.abs().argmax(-1)
-    keep = torch.tensor([[1, 2], [0, 2], [0, 1]], device=p_l.device)[axis]
+    keep = torch.tensor([[1, 2], [0, 2], [0, 1]], device=p_l.device).index_select(0, axis)
     uv = torch.gather(p_l, 1, keep) * (scale[:, None] * 0.4)  # one photo tile per 0.25-2.5 m
     uv = torch.remainder(uv, 1.0) * (TILE - 2) / TILE + 1.0 / TILE
     n_tiles = atlas.shape[-1] // TILE
@@ -99,7 +99,7 @@ def _photo(p_l: torch.Tensor, n_l: torch.Tensor, scale: torch.Tensor, photo: tor
     rgb = F.grid_sample(atlas, torch.stack([gx, gy], -1).view(1, 1, -1, 2), align_corners=False)
     rgb = rgb.view(3, -1).t()
     tint = c1 / c1.mean(-1, keepdim=True).clamp_min(0.05) * 0.9
-    return torch.where(gray[photo][:, None], rgb * tint, rgb)
+    return torch.where(gray.index_select(0, photo)[:, None], rgb * tint, rgb)
 
 
 def _pattern(kind: int, p: torch.Tensor, off: torch.Tensor) -> torch.Tensor:
@@ -119,21 +119,29 @@ def _pattern(kind: int, p: torch.Tensor, off: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown texture kind {kind}")
 
 
+def _take(x: torch.Tensor, sel: torch.Tensor | None) -> torch.Tensor:
+    """Rows ``sel`` of x (index_select is much faster than advanced indexing on CPU)."""
+    return x if sel is None else x.index_select(0, sel)
+
+
 def albedo(p_l: torch.Tensor, n_l: torch.Tensor, attrs: dict) -> torch.Tensor:
     """Linear RGB albedo (N,3) from local points/normals and gathered per-pixel part attributes."""
     tex, c1, c2 = attrs["tex"], attrs["c1"], attrs["c2"]
     out = c1.clone()
-    for kind in (CHECKER, STRIPES, NOISE, WOOD, MARBLE, PHOTO):
+    N = tex.shape[0]
+    for kind in (FLAT, CHECKER, STRIPES, NOISE, WOOD, MARBLE, PHOTO):
         sel = (tex == kind).nonzero().squeeze(1)
         if sel.numel() == 0:
             continue
-        ps = p_l[sel] * attrs["tex_scale"][sel, None]
-        if kind == PHOTO:
-            out[sel] = _photo(p_l[sel], n_l[sel], attrs["tex_scale"][sel], attrs["photo"][sel], c1[sel])
+        sel = None if sel.numel() == N else sel  # one texture everywhere: no gathers at all
+        off = _take(attrs["tex_off"], sel)
+        if kind == FLAT:  # subtle low-frequency variation so flat paint is not perfectly uniform
+            val = _take(c1, sel) * (0.9 + 0.2 * value_noise(_take(p_l, sel) * 2.0 + off, 2))[:, None]
+        elif kind == PHOTO:
+            val = _photo(_take(p_l, sel), _take(n_l, sel), _take(attrs["tex_scale"], sel),
+                         _take(attrs["photo"], sel), _take(c1, sel))
         else:
-            w = _pattern(kind, ps, attrs["tex_off"][sel])[:, None]
-            out[sel] = c1[sel] * (1 - w) + c2[sel] * w
-    flat = (tex == FLAT).nonzero().squeeze(1)
-    if flat.numel():  # subtle low-frequency variation so flat paint is not perfectly uniform
-        out[flat] = out[flat] * (0.9 + 0.2 * value_noise(p_l[flat] * 2.0 + attrs["tex_off"][flat], 2))[:, None]
+            w = _pattern(kind, _take(p_l, sel) * _take(attrs["tex_scale"], sel)[:, None], off)[:, None]
+            val = _take(c1, sel) * (1 - w) + _take(c2, sel) * w
+        out = val if sel is None else out.index_copy_(0, sel, val)
     return out
