@@ -80,10 +80,12 @@ def _stop(process: subprocess.Popen, timeout: float = 15.0) -> None:
 
 def replay_bag(bag: str | Path, output: str | Path, *, rate: float = 1.0, params: Sequence[str] = (),
                namespace: str = "", command: list[str] | None = None, topics: dict | None = None,
-               align: str = "none", startup_timeout: float = 180.0, quiet_s: float = 3.0) -> dict:
+               align: str = "none", startup_timeout: float = 180.0, quiet_s: float = 3.0,
+               ply_frames: int = 0, run_info: dict | None = None) -> dict:
     """Replay ``bag`` into the node and evaluate its outputs; returns the report summary.
 
     command: the node process to start (default ``node_command(...)``; tests pass a stand-in).
+    ply_frames: write PLY clouds of the first N answered frames. run_info: extra report fields.
     """
     output = Path(output)
     logs = output / "logs"
@@ -120,8 +122,8 @@ def replay_bag(bag: str | Path, output: str | Path, *, rate: float = 1.0, params
         for name in ("player", "recorder", "node"):
             if name in processes:
                 _stop(processes[name][0])
-    return evaluate_recording(bag, record_bag, player_log, output, selection, prefix, align,
-                              {"rate": rate, "wall_s": wall, "bag_duration_s": duration_s})
+    run = {"rate": rate, "wall_s": wall, "bag_duration_s": duration_s} | (run_info or {})
+    return evaluate_recording(bag, record_bag, player_log, output, selection, prefix, align, run, ply_frames)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -39,6 +39,14 @@ def _result(frame: Any, group: dict) -> FrameResult:
                        intr, frame.gt_depth, frame.gt_boundary)
 
 
+def _write_ply(output: Path, result: FrameResult) -> str:
+    (output / "ply").mkdir(parents=True, exist_ok=True)
+    name = f"ply/frame_{result.index:05d}.ply"
+    write_ply(output / name, backproject(result.depth, result.intrinsics),
+              result.rgb if result.rgb.shape[:2] == result.depth.shape else None)
+    return name
+
+
 def _timing(published: dict[int, int], received: dict[int, int], frames_in: int) -> dict:
     latency = np.array([(received[s] - published[s]) / 1e6 for s in received if s in published])
     times = np.sort(np.fromiter(received.values(), np.int64)) if received else np.zeros(0)
@@ -54,10 +62,11 @@ def _timing(published: dict[int, int], received: dict[int, int], frames_in: int)
 
 def evaluate_recording(input_bag: str | Path, recorded_bag: str | Path, player_log: str | Path,
                        output: str | Path, selection: TopicSelection, prefix: str = "/", align: str = "none",
-                       run: dict | None = None, ply_frame: int | None = None) -> dict:
+                       run: dict | None = None, ply_frames: int = 0) -> dict:
     """Score the recorded node outputs against ``input_bag``'s ground truth and write the report.
 
-    ply_frame: also write ``ply/frame_<N>.ply`` from the node's depth of that input frame.
+    ply_frames: also write ``ply/frame_<index>.ply`` (node depth + camera_info, input colours)
+    for the first N answered frames.
     """
     output, run = Path(output), dict(run or {})
     log_path = Path(player_log)
@@ -79,10 +88,8 @@ def evaluate_recording(input_bag: str | Path, recorded_bag: str | Path, player_l
                 result = _result(frame, group)
                 report.add(result)
                 received[stamp] = group["depth"][1]
-                if ply_frame == frame.index:
-                    (output / "ply").mkdir(parents=True, exist_ok=True)
-                    write_ply(output / "ply" / f"frame_{frame.index:05d}.ply", backproject(result.depth, result.intrinsics),
-                              frame.rgb if frame.rgb.shape[:2] == result.depth.shape else None)
+                if len(received) <= ply_frames:
+                    run.setdefault("ply", []).append(_write_ply(output, result))
         except StopIteration:
             pass
         except BagError as error:
