@@ -27,16 +27,20 @@ from modot_ros.ply import write_ply
 
 
 class Predictor(Protocol):
-    """What ``evaluate_bag`` needs from an estimator (``DepthBoundaryEstimator`` fits): one
-    ``modot_ros.inference.Prediction`` per image, at that image's resolution and in order."""
+    """What ``evaluate_bag`` needs from an estimator; ``DepthBoundaryEstimator`` fits.
+
+    One ``modot_ros.inference.Prediction`` per image, at that image's resolution and in order.
+    """
 
     def predict_batch(self, images: Sequence[np.ndarray], intrinsics: Sequence[CameraIntrinsics],
                       batch_size: int = 8) -> list[Any]: ...
 
 
 def load_predictor(checkpoint: str | None, device: str = "auto", allow_random: bool = False) -> Predictor:
-    """The estimator from ``checkpoint`` (default: packaged weights); random weights only if
-    ``allow_random`` and the default weights are missing (with a loud warning)."""
+    """The estimator from ``checkpoint`` (default: the packaged weights).
+
+    Random weights only if ``allow_random`` and the default weights are missing (loud warning).
+    """
     from modot_ros.inference import DepthBoundaryEstimator
 
     try:
@@ -111,8 +115,9 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
         Prediction per image (default: ``load_predictor(checkpoint, device)``); tests inject
         one whose output is known to check the metrics end to end.
     topics: ``image``, ``camera_info``, ``gt_depth``, ``gt_boundary`` names; missing ones are
-        auto-detected. intrinsics: (fx, fy, cx, cy) instead of a camera_info topic. align: ``median`` scales each predicted depth map by
-        median(gt)/median(pred) before the depth metrics (for non-metric ground truth).
+        auto-detected. intrinsics: (fx, fy, cx, cy) instead of a camera_info topic.
+    align: ``median`` scales each predicted depth map by median(gt)/median(pred) before the
+        depth metrics (for non-metric ground truth).
     Returns the metrics summary; ``summary['error']`` holds the fault that stopped reading, if any.
     """
     output = Path(output)
@@ -194,7 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = evaluate_bag(
             args.bag, args.output, topics=dict(image=args.image, camera_info=args.camera_info,
                                                gt_depth=args.gt_depth, gt_boundary=args.gt_boundary),
-            use_gt=not args.no_gt, intrinsics=tuple(args.intrinsics) if args.intrinsics else None, checkpoint=args.checkpoint, device=args.device,
+            use_gt=not args.no_gt, intrinsics=tuple(args.intrinsics) if args.intrinsics else None,
+            checkpoint=args.checkpoint, device=args.device,
             batch_size=args.batch_size, align=args.align, write_bag=not args.no_output_bag, storage=args.storage,
             options=OutputOptions(min_depth=args.min_depth, max_depth=args.max_depth, edge_points=args.edge_points),
             namespace=args.namespace, ply_frames=args.ply, max_frames=args.max_frames)

@@ -218,8 +218,10 @@ def _gt_array(msg: Any, topic: str, shape: tuple[int, int], boundary: bool) -> n
 
 
 def iter_frames(reader: AnyReader, topics: TopicSelection,
-                intrinsics: CameraIntrinsics | None = None) -> Iterator[Frame]:
+                intrinsics: tuple[float, float, float, float] | None = None) -> Iterator[Frame]:
     """Frames of the bag matched by stamp; camera_info falls back to the latest one received.
+
+    intrinsics: (fx, fy, cx, cy) in image pixels, used when ``topics.camera_info`` is None.
 
     Unsupported encodings, size mismatches and missing camera_info raise BagError at the frame
     concerned, so callers keep the frames before it.
@@ -241,7 +243,7 @@ def iter_frames(reader: AnyReader, topics: TopicSelection,
                 check_image_matches_info(msg, info)
                 intr = camera_info_to_intrinsics(info)
             else:
-                intr = intrinsics.scaled_to(rgb.shape[1], rgb.shape[0]) if intrinsics else None
+                intr = CameraIntrinsics(*intrinsics, width=rgb.shape[1], height=rgb.shape[0])
             gt = {role: _gt_array(group[role][0], roles[role], rgb.shape[:2], role == "gt_boundary")
                   if role in group else None for role in ("gt_depth", "gt_boundary")}
         except MessageError as error:

@@ -1,5 +1,8 @@
-"""Pictures of an evaluation: per-frame panels (in memory, kept for the best/worst frames) and the
-summary plots, drawn with the shared ``modot_ros.report`` helpers."""
+"""Pictures of an evaluation: per-frame panels and summary plots.
+
+Panels are built in memory (kept for the best/worst frames); plots use the shared
+``modot_ros.report`` helpers.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -68,9 +71,9 @@ def frame_panel(result: Any) -> np.ndarray:
 def write_plots(summary: dict, folder: Path) -> list[str]:
     """Per-frame error over time, error vs distance, OB precision-recall (``modot_ros.report``)."""
     frames, written = summary["per_frame"], []
+    named = (("abs_rel", "AbsRel"), ("ob_best_f", "OB best F"), ("flying_rate", "flying-pixel rate"))
     series = {label: np.array([f.get(key, np.nan) for f in frames], float)
-              for key, label in (("abs_rel", "AbsRel"), ("ob_best_f", "OB best F"), ("flying_rate", "flying-pixel rate"))
-              if any(key in f for f in frames)}
+              for key, label in named if any(key in f for f in frames)}
     if series:
         index = np.array([f["index"] for f in frames])
         report.plot_series(folder / "error_over_time.png", series, x=index, ylabel="per frame",

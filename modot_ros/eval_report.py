@@ -145,7 +145,8 @@ class EvaluationReport:
         import cv2
 
         names = []
-        for label, heap in (("best", self._best), ("worst", self._worst), ("frame", [(0, i, p) for i, p in self._examples])):
+        examples = [(0, index, panel) for index, panel in self._examples]
+        for label, heap in (("best", self._best), ("worst", self._worst), ("frame", examples)):
             ordered = sorted(heap, key=lambda e: (-e[0] if label == "best" else e[0]), reverse=label != "frame")
             for rank, (_, index, panel) in enumerate(ordered):
                 name = f"{label}_{rank}_frame{index:05d}.png"

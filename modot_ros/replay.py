@@ -1,5 +1,7 @@
-"""Live replay: play a bag into the running node over DDS with sim time, record what it publishes,
-and evaluate the node as deployed (drops, latency, the same metrics as ``modot-eval-bag``).
+"""Live replay: evaluate the node as deployed, over DDS with sim time.
+
+Plays a bag into the running node, records what it publishes and scores it (drops, latency,
+the same metrics as ``modot-eval-bag``).
 
 ``scripts/in_loopback.sh python -m modot_ros.replay BAG --output DIR [--rate R] [-p name:=value]``
 (the wrapper keeps DDS on loopback). Order: node, recorder (waits for the node's topics), player
@@ -99,11 +101,12 @@ def replay_bag(bag: str | Path, output: str | Path, *, rate: float = 1.0, params
     if record_bag.exists():
         raise BagError(f"{record_bag} exists; remove it or choose another --output")
     processes: dict[str, tuple[subprocess.Popen, Path]] = {}
-    player_log, ready, status = output / "player_log.json", logs / "recorder.ready", logs / "recorder_status.json"
+    player_log, ready = output / "player_log.json", logs / "recorder.ready"
+    status = logs / "recorder_status.json"
     ready.unlink(missing_ok=True)
     try:
-        processes["node"] = (_start(command or node_command(selection.image, selection.camera_info, namespace,
-                                                               params), logs / "node.log"), logs / "node.log")
+        node = command or node_command(selection.image, selection.camera_info, namespace, params)
+        processes["node"] = (_start(node, logs / "node.log"), logs / "node.log")
         processes["recorder"] = (_start([sys.executable, "-m", "modot_ros.ros.recorder", "-o", str(record_bag),
                                          "--topics", *recorded, "--require", prefix + "depth/image",
                                          "--ready-file", str(ready), "--status-file", str(status)],

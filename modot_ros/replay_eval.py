@@ -53,7 +53,8 @@ def _timing(published: dict[int, int], received: dict[int, int], frames_in: int)
     rate = (len(times) - 1) / ((times[-1] - times[0]) / 1e9) if len(times) > 1 and times[-1] > times[0] else None
     stats = {}
     if latency.size:
-        stats = {"latency_ms_p50": float(np.percentile(latency, 50)), "latency_ms_p95": float(np.percentile(latency, 95)),
+        stats = {"latency_ms_p50": float(np.percentile(latency, 50)),
+                 "latency_ms_p95": float(np.percentile(latency, 95)),
                  "latency_ms_mean": float(latency.mean()), "latency_ms_max": float(latency.max())}
     return {"frames_in": frames_in, "frames_out": len(received), "drops": frames_in - len(received),
             "drop_rate": (frames_in - len(received)) / frames_in if frames_in else None,

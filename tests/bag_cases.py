@@ -42,7 +42,8 @@ def case_rgb(i: int, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:
 def write_case_bag(path: Path, n: int = 6, storage: str = "mcap", *, distro=Stores.ROS2_JAZZY,
                    image_encoding: str = "rgb8", depth_encoding: str | None = "32FC1",
                    boundary: bool = True, camera_info: bool = True, gt_size: tuple[int, int] | None = None,
-                   period_ns: int = 100_000_000, extra_topics: tuple[str, ...] = (), bad_from: int | None = None) -> Path:
+                   period_ns: int = 100_000_000, extra_topics: tuple[str, ...] = (),
+                   bad_from: int | None = None) -> Path:
     """Write ``n`` frames: /camera/image_raw, /camera/camera_info, GT depth and GT boundary.
 
     bad_from: frames from this index on get ground truth of the wrong size (a mid-bag fault).
@@ -59,7 +60,8 @@ def write_case_bag(path: Path, n: int = 6, storage: str = "mcap", *, distro=Stor
             rgb = case_rgb(i)
             pixels = rgb[..., ::-1] if image_encoding == "bgr8" else rgb
             pixels = np.full((HEIGHT, WIDTH), 7, np.uint16) if image_encoding == "16UC1" else pixels
-            bag.write("/camera/image_raw", array_to_image(pixels, image_encoding, header, t["sensor_msgs/msg/Image"]), now)
+            Image = t["sensor_msgs/msg/Image"]
+            bag.write("/camera/image_raw", array_to_image(pixels, image_encoding, header, Image), now)
             if camera_info:
                 info = intrinsics_to_camera_info(intr, header, t["sensor_msgs/msg/CameraInfo"],
                                                  t["sensor_msgs/msg/RegionOfInterest"])
@@ -73,7 +75,7 @@ def write_case_bag(path: Path, n: int = 6, storage: str = "mcap", *, distro=Stor
                           array_to_image(pixels, depth_encoding, header, t["sensor_msgs/msg/Image"]), now + 1000)
             if boundary:
                 bag.write("/camera/occlusion/ground_truth",
-                          array_to_image(case_boundary(gh, gw), "mono8", header, t["sensor_msgs/msg/Image"]), now + 2000)
+                          array_to_image(case_boundary(gh, gw), "mono8", header, Image), now + 2000)
             for topic in extra_topics:
                 bag.write(topic, array_to_image(case_depth(i), "32FC1", header, t["sensor_msgs/msg/Image"]), now + 3000)
     return path

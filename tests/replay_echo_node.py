@@ -1,6 +1,9 @@
-"""A stand-in for the modot node in replay tests: answers each image with the outputs of a
-known prediction (the constructed bag's ground truth x ``--scale``), through the node's own
-``frame_outputs`` path, with the input header. Replay tests then know the metrics exactly."""
+"""A stand-in for the modot node in replay tests.
+
+It answers each image with the outputs of a known prediction (the constructed bag's ground
+truth x ``--scale``), through the node's own ``frame_outputs`` path, with the input header,
+so replay tests know the metrics exactly.
+"""
 from __future__ import annotations
 
 import argparse

@@ -96,7 +96,8 @@ def test_real_estimator_runs_through_the_cli_with_ply_export(tmp_path, monkeypat
     from modot_ros.inference import DepthBoundaryEstimator
 
     config = ModelConfig(pretrained_encoder=False, input_height=48, input_width=64)
-    monkeypatch.setattr(bag_eval, "load_predictor", lambda *a, **k: DepthBoundaryEstimator.from_random(config, device="cpu"))
+    estimator = DepthBoundaryEstimator.from_random(config, device="cpu")
+    monkeypatch.setattr(bag_eval, "load_predictor", lambda *a, **k: estimator)
     bag = write_case_bag(tmp_path / "in", n=2)
     assert main([str(bag), "-o", str(tmp_path / "out"), "--ply", "1", "--no-output-bag"]) == 0
     header = (tmp_path / "out" / "ply" / "frame_00001.ply").read_bytes().split(b"end_header")[0].decode()
