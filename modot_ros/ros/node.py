@@ -175,8 +175,18 @@ class ModotNode(LifecycleNode):
 
     def _on_info(self, msg: CameraInfo) -> None:
         if self.sync is not None:
-            for pair in self.sync.add_info(stamp_ns(msg), msg):
-                self.worker.put(pair)
+            self._feed(self.sync.add_info, msg)
+
+    def _feed(self, add, msg) -> None:
+        """Give ``msg`` to the synchroniser, queue completed pairs, report images given up on."""
+        unmatched = self.sync.unmatched_images
+        for pair in add(stamp_ns(msg), msg):
+            self.worker.put(pair)
+        if self.sync.unmatched_images > unmatched:
+            self.warn_once("sync", "image without camera_info: no camera_info " +
+                           ("received yet on " if not self.sync.infos_received else "with a matching stamp on ")
+                           + f"'{self.resolve_topic_name('camera_info')}' (set approx_sync or "
+                           "camera_info_cache for unsynchronised sources)")
 
     def _check_image(self, msg: Image) -> tuple[str, str] | None:
         """(kind, reason) when the image is refused before any work is spent on it."""
@@ -202,14 +212,7 @@ class ModotNode(LifecycleNode):
         if self.config.lazy and not self._subscribed():
             self.stats.count("lazy_skipped")
             return
-        unmatched = self.sync.unmatched_images
-        for pair in self.sync.add_image(stamp_ns(msg), msg):
-            self.worker.put(pair)
-        if self.sync.unmatched_images > unmatched:
-            self.warn_once("sync", "image without camera_info: no camera_info " +
-                           ("received yet on " if not self.sync.infos_received else "with a matching stamp on ")
-                           + f"'{self.resolve_topic_name('camera_info')}' (set approx_sync or "
-                           "camera_info_cache for unsynchronised sources)")
+        self._feed(self.sync.add_image, msg)
 
     # ---- processing (worker thread) ---------------------------------------------------------------
     def _process(self, pair: tuple[Image, CameraInfo]) -> None:
