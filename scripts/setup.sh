@@ -36,7 +36,7 @@ if ! stamp_ok messages msg/CMakeLists.txt msg/package.xml msg/msg/*.msg; then
   echo "setup: building modot_ros_msgs into $VENV"
   "$VENV/bin/python" scripts/fix_ros_wheel_cmake.py
   prefix=$(cd "$VENV" && pwd)
-  rm -rf build/msgs
+  rm -rf build/msgs && mkdir -p build
   # shellcheck disable=SC1091
   (source "$VENV/bin/activate" &&
     cmake -S msg -B build/msgs -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_PREFIX_PATH="$prefix" \
