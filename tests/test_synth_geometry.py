@@ -24,8 +24,8 @@ def make_scene(light=(0.0, -3.0, -1.0), point=True):
     return s
 
 
-def render(s, pose=None):
-    out = render_batch([s], H, W, poses=[np.eye(4) if pose is None else pose], noise=False)
+def render(s, pose=None, size=(H, W)):
+    out = render_batch([s], *size, poses=[np.eye(4) if pose is None else pose], noise=False)
     return {k: v[0] for k, v in out.items()}
 
 
@@ -115,6 +115,8 @@ def test_self_occlusion_is_labelled_inside_the_silhouette():
     s = make_scene()
     s.add(PLANE, [0, 0, 9.0], np.eye(3), [], 1, material())
     s.add(CYLINDER, [0, 0, 3.0], rot_euler(np.pi / 2, 0, 0), [0.45, 0.6], 3, material())
-    s.add(TORUS, [-0.45, 0.0, 2.75], rot_euler(0, 0, 0) @ rot_euler(0.0, 0.5, 0.0), [0.35, 0.08], 3, material())
-    out = render(s)
+    # handle: a torus in the y-z plane centred on the body's front surface, sticking out towards
+    # the camera, so it hides part of its own body
+    s.add(TORUS, [0.1, 0.0, 2.55], rot_euler(0.0, np.pi / 2, 0.0), [0.3, 0.07], 3, material())
+    out = render(s, size=(96, 128))
     assert _interior_ob(out, 3) > 5

@@ -121,3 +121,19 @@ def hit_torus(o, d, prm, steps: int = 40, newton: int = 3):
     hit = (dist.abs() < 1e-3 * sr.clamp_min(1e-3) + 1e-5 * t * dn) & (t <= t_end) & (t > T_EPS)
     out.view(-1)[idx] = torch.where(hit, t, INF)
     return out
+
+
+def surface_distance(ptype: torch.Tensor, p: torch.Tensor, prm: torch.Tensor) -> torch.Tensor:
+    """Unsigned distance (N,) from local points p (N,3) to the surface of primitives (N,) of ``ptype``.
+
+    Types are the ``scene`` constants (0 box, 1 sphere, 2 cylinder, 3 torus, 4 room, 5 plane).
+    """
+    q = p.abs() - prm
+    box = q.clamp_min(0).norm(dim=-1) + q.amax(-1).clamp_max(0)
+    sphere = p.norm(dim=-1) - prm[:, 0]
+    qc = torch.stack([p[:, :2].norm(dim=-1) - prm[:, 0], p[:, 2].abs() - prm[:, 1]], -1)
+    cyl = qc.clamp_min(0).norm(dim=-1) + qc.amax(-1).clamp_max(0)
+    tor = torus_sdf(p.t(), prm[:, 0], prm[:, 1])
+    plane = p[:, 2]
+    out = torch.stack([box, sphere, cyl, tor, box, plane], -1).gather(1, ptype.clamp(0, 5)[:, None])[:, 0]
+    return out.abs()

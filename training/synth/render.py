@@ -199,7 +199,8 @@ def render_batch(scenes: list[Scene], height: int, width: int, poses: list[np.nd
     n_c = _mat_t_vec(pose[:, None, :3, :3], n_w) * hit[..., None]
     shp = (B, height, width)
     ob, orient = occlusion_boundaries(z.view(shp), idx.view(shp), attrs["convex"].view(shp),
-                                      n_c.view(*shp, 3), r_c.view(*shp, 3), valid.view(shp))
+                                      n_c.view(*shp, 3), r_c.view(*shp, 3), valid.view(shp), X.view(*shp, 3),
+                                      parts, torch.minimum(K[:, 0, 0], K[:, 1, 1]))
     return {
         "rgb": rgb,
         "depth": torch.where(valid, z, torch.full_like(z, float("nan"))).view(B, 1, height, width),
