@@ -102,8 +102,8 @@ def rows(result: dict) -> list[dict]:
     diag = result["diag"]
     out = [{"name": "node lite0 320x240 cpu output rate (points)", "value": round(hz, 2), "unit": "Hz",
             "goal": f">= {GOAL_HZ}", "ok": bool(hz >= GOAL_HZ)},
-           {"name": "end-to-end latency image->points median", "value": round(float(np.median(lat)), 1) if lat.size else None,
-            "unit": "ms"},
+           {"name": "end-to-end latency image->points median",
+            "value": round(float(np.median(lat)), 1) if lat.size else None, "unit": "ms"},
            {"name": "end-to-end latency p95", "value": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
             "unit": "ms"},
            {"name": "dropped frames (node busy)", "value": int(diag.get("dropped_frames", 0)), "unit": "frames",

@@ -51,5 +51,6 @@ def generate_launch_description():
         LifecycleNode(**node_kwargs(), autostart=Config("autostart"), condition=IfCondition(lifecycle),
                       ros_arguments=["-p", "use_lifecycle:=true"]),
         Node(package="rviz2", executable="rviz2", arguments=["-d", Config("rviz_config")],
-             parameters=[{"use_sim_time": ParameterValue(Config("use_sim_time"), value_type=bool)}], condition=IfCondition(Config("rviz"))),
+             parameters=[{"use_sim_time": ParameterValue(Config("use_sim_time"), value_type=bool)}],
+             condition=IfCondition(Config("rviz"))),
     ])

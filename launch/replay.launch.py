@@ -42,9 +42,10 @@ def generate_launch_description():
         *[DeclareLaunchArgument(name, default_value=default, description=text)
           for name, (default, text) in ARGUMENTS.items()],
         Node(package="modot_ros", executable="modot_node", name="modot", namespace=ns, output="screen",
-             parameters=[Config("params_file"), {"model_path": ParameterValue(Config("model_path"), value_type=str),
-                                            "device": ParameterValue(Config("device"), value_type=str),
-                                                 "use_sim_time": True, "lazy": False}],
+             parameters=[Config("params_file"),
+                         {"model_path": ParameterValue(Config("model_path"), value_type=str),
+                          "device": ParameterValue(Config("device"), value_type=str),
+                          "use_sim_time": True, "lazy": False}],
              remappings=[("image", Config("image_topic")), ("camera_info", Config("camera_info_topic"))],
              arguments=["--ros-args", "--log-level", Config("log_level")]),
         ExecuteProcess(cmd=["ros2", "bag", "play", Config("bag"), "--clock", "--rate", Config("rate"),

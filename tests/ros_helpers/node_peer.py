@@ -5,9 +5,7 @@ Scenarios: topics (topics, headers, QoS, scaling, bundle, lazy idling, parameter
 overload, lifecycle."""
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import time
 
 import numpy as np
@@ -50,7 +48,7 @@ class Peer:
     def _on_diag(self, msg) -> None:
         for status in msg.status:
             if status.name.startswith(self.node_name):
-                self.diagnostics = {kv.key: kv.value for kv in status.values} | {"level": int.from_bytes(status.level, "little") if isinstance(status.level, bytes) else int(status.level)}
+                self.diagnostics = {kv.key: kv.value for kv in status.values}
 
     def subscribe(self, topics) -> None:
         for topic in topics:
