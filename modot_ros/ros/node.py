@@ -194,7 +194,7 @@ class ModotNode(LifecycleNode):
             return "encoding", f"unsupported image encoding '{msg.encoding}'; use one of {', '.join(COLOUR_ENCODINGS)}"
         if msg.width * msg.height > self.config.max_input_pixels:
             return "size", (f"image {msg.width}x{msg.height} exceeds max_input_pixels="
-                             f"{self.config.max_input_pixels}; downscale it or raise the parameter")
+                            f"{self.config.max_input_pixels}; downscale it or raise the parameter")
         stamp = stamp_ns(msg)
         if stamp <= self.last_stamp:
             return "stamp", (f"image stamp {stamp / 1e9:.3f} s is not newer than the previous "
