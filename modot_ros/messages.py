@@ -173,7 +173,8 @@ def camera_info_to_intrinsics(info: Any) -> CameraIntrinsics:
         projection = np.asarray(info.k, dtype=np.float64).reshape(3, 3)
     if not np.all(np.isfinite(projection)) or projection[0, 0] <= 0 or projection[1, 1] <= 0:
         raise MessageError(
-            f"camera_info has invalid intrinsics k={list(info.k)}: focal lengths must be finite and > 0"
+            f"camera_info has invalid intrinsics k={[float(v) for v in info.k]}: "
+            "focal lengths must be finite and > 0"
         )
     width, height = published_size(info)
     return CameraIntrinsics.from_matrix(_pixel_affine(info) @ projection, width, height)
