@@ -108,7 +108,7 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
                  device: str = "auto", batch_size: int = 8, align: str = "none",
                  options: OutputOptions | None = None, write_bag: bool = True, storage: str = "mcap",
                  namespace: str = "", ply_frames: Sequence[int] = (), max_frames: int | None = None,
-                 progress: bool = True) -> dict:
+                 ob_thresholds: int = 99, progress: bool = True) -> dict:
     """Evaluate every frame of ``bag`` and write the report (and output bag) into ``output``.
 
     predictor: anything with ``predict_batch(images, intrinsics, batch_size)`` returning one
@@ -123,7 +123,8 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     options = options or OutputOptions()
-    report = EvaluationReport(align=align, min_depth=options.min_depth, max_depth=options.max_depth)
+    report = EvaluationReport(align=align, min_depth=options.min_depth, max_depth=options.max_depth,
+                              ob_thresholds=ob_thresholds)
     fault: list[str] = []
     start = time.perf_counter()
     with open_bag(bag) as reader:
@@ -181,6 +182,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--align", choices=("none", "median"), default="none",
                    help="median: per-frame median scale alignment (ground truth not metric)")
+    p.add_argument("--ob-thresholds", type=int, default=99,
+                   help="OB thresholds for ODS/OIS/AP (BSDS protocol: 99; fewer is faster on big images)")
     p.add_argument("--edge-points", choices=("keep", "drop", "snap"), default="drop")
     p.add_argument("--min-depth", type=float, default=0.1)
     p.add_argument("--max-depth", type=float, default=20.0)
@@ -203,7 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             checkpoint=args.checkpoint, device=args.device,
             batch_size=args.batch_size, align=args.align, write_bag=not args.no_output_bag, storage=args.storage,
             options=OutputOptions(min_depth=args.min_depth, max_depth=args.max_depth, edge_points=args.edge_points),
-            namespace=args.namespace, ply_frames=args.ply, max_frames=args.max_frames)
+            namespace=args.namespace, ply_frames=args.ply, max_frames=args.max_frames,
+            ob_thresholds=args.ob_thresholds)
     except (BagError, CheckpointError, ValueError, FileNotFoundError) as error:
         print(f"modot-eval-bag: error: {error}", file=sys.stderr)
         return 2

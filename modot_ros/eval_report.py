@@ -47,15 +47,18 @@ def _resize_to(array: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray |
 
 
 class EvaluationReport:
-    """Accumulates per-frame scores; ``align`` is ``none`` or ``median``."""
+    """Accumulates per-frame scores; ``align`` is ``none`` or ``median``.
+
+    ob_thresholds: OB probability thresholds of the BSDS protocol (99); fewer is faster.
+    """
 
     def __init__(self, align: str = "none", min_depth: float = 0.1, max_depth: float = 20.0,
-                 n_panels: int = 2, distance_bins: int = 12) -> None:
+                 n_panels: int = 2, distance_bins: int = 12, ob_thresholds: int = 99) -> None:
         if align not in ("none", "median"):
             raise ValueError(f"align={align!r}; allowed: none, median")
         self.align, self.min_depth, self.max_depth, self.n_panels = align, min_depth, max_depth, n_panels
         self.frames: list[dict] = []
-        self.boundary = BoundaryEvaluator()
+        self.boundary = BoundaryEvaluator(n_thresholds=ob_thresholds)
         self.edges = np.geomspace(min_depth, max_depth, distance_bins + 1)
         self._bin_sum = np.zeros(distance_bins)
         self._bin_count = np.zeros(distance_bins, np.int64)
