@@ -60,7 +60,7 @@ def primary_pairs(o: torch.Tensor, d: torch.Tensor, parts: dict, pix: torch.Tens
     ang = torch.acos(((axis[:, :, None] * v[:, None]).sum(-1) / dist[:, None]).clamp(-1, 1))
     reach = torch.asin((rad / dist).clamp(max=1.0))[:, None]
     ok = (ang <= half[:, :, None] + reach + 1e-3) | (dist <= rad)[:, None]
-    ok &= (parts["ptype"] >= 0)[:, None]
+    ok &= ((parts["ptype"] >= 0) & torch.isfinite(rad))[:, None]  # rooms/planes: see cast_dense
     return ok.nonzero()
 
 
@@ -86,16 +86,47 @@ def shadow_pairs(points: torch.Tensor, hit: torch.Tensor, light: torch.Tensor, i
     return ok.nonzero()
 
 
+def _key(t: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    t = torch.nan_to_num(t, nan=float("inf"), posinf=float("inf"))
+    return (t.view(torch.int32).to(torch.int64) << _IDX_BITS) | m
+
+
+def _dense(best: torch.Tensor, o_cf: torch.Tensor, d_cf: torch.Tensor, parts: dict) -> torch.Tensor:
+    """Rooms and ground planes cover the whole image: test every ray, no tiles or gathers."""
+    B = o_cf.shape[1]
+    P = d_cf.shape[1] // B
+    d_b = d_cf.view(3, B, P)
+    for kind in (ROOM, PLANE):
+        index = parts["by_type"].get(kind)
+        if index is None:
+            continue
+        for n in range(index.shape[1]):
+            m = index[:, n]
+            mc = m.clamp_min(0)
+            ar = torch.arange(B, device=m.device)
+            Rt = parts["rot"][ar, mc].permute(2, 1, 0)[..., None]  # (3,3,B,1)
+            rel = (o_cf - parts["center"][ar, mc].t())[..., None]  # (3,B,1)
+            o_l = Rt[:, 0] * rel[0] + Rt[:, 1] * rel[1] + Rt[:, 2] * rel[2]
+            d_l = Rt[:, 0] * d_b[0] + Rt[:, 1] * d_b[1] + Rt[:, 2] * d_b[2]
+            t = HIT_FUNCS[kind](o_l, d_l, parts["params"][ar, mc].t()[..., None])
+            t = torch.where((m >= 0)[:, None], t, float("inf"))
+            best = torch.minimum(best, _key(t, mc[:, None]).view(-1))
+    return best
+
+
 def cast(o: torch.Tensor, d: torch.Tensor, parts: dict, pairs: torch.Tensor, pix: torch.Tensor):
     """Nearest hit per pixel: t (B,P) (inf on miss) and part index (B,P) (-1 on miss).
 
-    o: (B,1,3) shared origins or (B,P,3) per-pixel origins; d: (B,P,3).
+    o: (B,1,3) shared origins (primary rays: rooms and planes are tested densely as well) or
+    (B,P,3) per-pixel origins (shadow rays: only the culled pairs); d: (B,P,3).
     """
     B, P = d.shape[:2]
     best = torch.full((B * P,), torch.tensor(float("inf")).view(torch.int32).item() << _IDX_BITS | 0xFFFF,
                       dtype=torch.int64, device=d.device)
     d_cf = d.reshape(-1, 3).t().contiguous()  # (3, B*P): component-first for contiguous gathers
     o_cf = o.reshape(-1, 3).t().contiguous()
+    if o.shape[1] == 1:
+        best = _dense(best, o_cf, d_cf, parts)
     ptype = parts["ptype"][pairs[:, 0], pairs[:, 2]]
     for kind, fn in HIT_FUNCS.items():
         sel = pairs[ptype == kind]
@@ -111,9 +142,7 @@ def cast(o: torch.Tensor, d: torch.Tensor, parts: dict, pairs: torch.Tensor, pix
         rel = org - c
         o_l = Rt[:, 0] * rel[0] + Rt[:, 1] * rel[1] + Rt[:, 2] * rel[2]
         d_l = Rt[:, 0] * dw[0] + Rt[:, 1] * dw[1] + Rt[:, 2] * dw[2]
-        t = fn(o_l, d_l, parts["params"][b, m].t()[..., None])
-        t = torch.nan_to_num(t, nan=float("inf"), posinf=float("inf"))
-        key = (t.view(torch.int32).to(torch.int64) << _IDX_BITS) | m[:, None]
+        key = _key(fn(o_l, d_l, parts["params"][b, m].t()[..., None]), m[:, None])
         best.scatter_reduce_(0, flat, key.reshape(-1), reduce="amin")
     t = (best >> _IDX_BITS).to(torch.int32).view(torch.float32).view(B, P)
     idx = (best & 0xFFFF).view(B, P)

@@ -102,25 +102,37 @@ def _sky(d_w: torch.Tensor, lights: dict) -> torch.Tensor:
     return (col * (1 - cover[:, None]) + 0.95 * cover[:, None]) * lights["outdoor"][:, None]
 
 
+def _visibility(origin, to_light, facing, parts, lights, pix):
+    """Shadow-ray visibility (B,P) in {0,1} of the light from every lit-facing surface point."""
+    is_pt = lights["light_is_point"] > 0
+    pairs = shadow_pairs(origin, facing, lights["light_pos"], is_pt, parts, pix)
+    t, _ = cast(origin, to_light, parts, pairs, pix)
+    return torch.where(is_pt[:, None], t >= 1.0, torch.isinf(t)).float()
+
+
 def _shade(X, z, hit, n_w, d_w, alb, spec, parts, lights, pix):
     """Linear radiance (B,P,3) with cast shadows from shadow rays."""
     is_pt = lights["light_is_point"][:, None, None]
     to_light = lights["light_pos"][:, None] - X * is_pt  # point: vector to light; sun: direction
     dist2 = (to_light * to_light).sum(-1)
     origin = X + n_w * (1e-3 + 1e-3 * z.clamp_max(100))[..., None]  # avoid self-shadow acne
-    pairs = shadow_pairs(origin, hit & ((n_w * to_light).sum(-1) > 0), lights["light_pos"],
-                         lights["light_is_point"] > 0, parts, pix)
-    t_sh, _ = cast(origin, to_light, parts, pairs, pix)
-    lit = torch.where(is_pt[..., 0] > 0, t_sh >= 1.0, torch.isinf(t_sh)).float()
+    facing = hit & ((n_w * to_light).sum(-1) > 0)
+    lit = _visibility(origin, to_light, facing, parts, lights, pix)
     ldir = F.normalize(to_light, dim=-1)
     inten = torch.where(is_pt[..., 0] > 0, lights["light_power"][:, None] / (1.0 + dist2),
                         lights["light_power"][:, None].expand_as(dist2))
     ndl = (n_w * ldir).sum(-1).clamp_min(0)
     amb = lights["ambient"][:, None] * (0.75 + 0.25 * n_w[..., 2])
-    half = F.normalize(ldir - F.normalize(d_w, dim=-1), dim=-1)
-    spec_term = spec * (n_w * half).sum(-1).clamp_min(0) ** 32 * (ndl > 0)
+    direct = ndl * inten * lit
     light = lights["light_color"][:, None]
-    return alb * (amb + ndl * inten * lit)[..., None] * light + (spec_term * inten * lit)[..., None] * light
+    rad = alb * (amb + direct)[..., None] * light
+    shiny = (spec > 0) & (direct > 0)
+    if shiny.any():  # Blinn-Phong only where a material is glossy and lit
+        b, p = shiny.nonzero(as_tuple=True)
+        half = F.normalize(ldir[b, p] - F.normalize(d_w[b, p], dim=-1), dim=-1)
+        s_term = spec[b, p] * (n_w[b, p] * half).sum(-1).clamp_min(0) ** 32 * inten[b, p] * lit[b, p]
+        rad[b, p] += s_term[:, None] * light[b, 0]
+    return rad
 
 
 def _gauss_blur(x: torch.Tensor) -> torch.Tensor:
