@@ -75,6 +75,9 @@ def test_dataset_items_have_documented_shapes_and_sources():
     assert not torch.allclose(item["source_pose"][0], item["pose"])
     d = item["depth"][torch.isfinite(item["depth"])]
     assert d.min() >= 0.3 and d.max() <= 20.0
+    batch = ds.get_batch([1, 2])
+    assert torch.equal(batch["rgb"][0], item["rgb"]) and torch.equal(batch["source_pose"][0], item["source_pose"])
+    assert batch["source_rgb"].shape == (2, 2, 3, H, W)
     with pytest.raises(ValueError, match="unknown split"):
         SyntheticDepthDataset("training")
     with pytest.raises(IndexError):
@@ -116,3 +119,23 @@ def test_bag_reads_back_with_rosbags(tmp_path, storage):
     ob = msgs["/camera/occlusion/ground_truth"][0][1]
     assert ob.encoding == "mono8" and set(np.unique(ob.data)) <= {0, 255}
     assert depth.shape == (24, 32) and msgs["/camera/camera_info"][0][1].k[0] > 0
+
+
+def test_scenes_vary_intrinsics_content_and_include_outdoor_sky():
+    """Training must see many focal lengths, principal points, object counts and open skies."""
+    scenes = [sample_scene(s) for s in range(40)]
+    Ks = np.stack([s.intrinsics(240, 320) for s in scenes])
+    assert np.ptp(Ks[:, 0, 0]) > 50 and np.ptp(Ks[:, 0, 2]) > 10 and np.ptp(Ks[:, 1, 2]) > 10
+    counts = [len(set(s.parts["inst"])) for s in scenes]
+    assert min(counts) <= 4 and max(counts) >= 9
+    outdoor = [s for s in scenes if s.outdoor]
+    assert 5 <= len(outdoor) <= 30
+    sky = render_scene(next(i for i, s in enumerate(scenes) if s.outdoor), H, W)
+    assert torch.isnan(sky["depth"]).any() and (sky["instance"] == 0).any()
+
+
+def test_bad_size_is_rejected_with_a_clear_error():
+    """A zero-sized request must fail loudly instead of returning empty tensors."""
+    from training.synth.render import render_batch
+    with pytest.raises(ValueError, match="at least 2x2"):
+        render_batch([sample_scene(0)], 0, 10)

@@ -83,9 +83,8 @@ def _camera_effects(rng) -> dict:
 def _intrinsics(rng) -> np.ndarray:
     hfov = np.deg2rad(rng.uniform(50, 95))
     fxr = 0.5 / np.tan(hfov / 2)
-    aspect = rng.uniform(0.97, 1.03)
-    # fy relative to height for a 4:3 image, square pixels up to +-3 %
-    return np.array([fxr, fxr * 4 / 3 * aspect, 0.5 + rng.uniform(-0.04, 0.04), 0.5 + rng.uniform(-0.04, 0.04)])
+    aspect = rng.uniform(0.97, 1.03)  # fy / fx: square pixels up to +-3 %
+    return np.array([fxr, aspect, 0.5 + rng.uniform(-0.04, 0.04), 0.5 + rng.uniform(-0.04, 0.04)])
 
 
 def _indoor(scene: Scene, rng, split: str) -> None:

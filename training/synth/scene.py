@@ -56,8 +56,8 @@ class Scene:
     sky_zenith: np.ndarray = field(default_factory=lambda: np.array([0.3, 0.5, 0.9]))
     sky_horizon: np.ndarray = field(default_factory=lambda: np.array([0.8, 0.85, 0.9]))
     clouds: float = 0.0
-    # intrinsics relative to image width/height: fx/W, fy/H... (see ``intrinsics``)
-    k_rel: np.ndarray = field(default_factory=lambda: np.array([0.6, 0.8, 0.5, 0.5]))
+    # intrinsics relative to the image: fx/W, fy/fx, cx/W, cy/H (see ``intrinsics``)
+    k_rel: np.ndarray = field(default_factory=lambda: np.array([0.6, 1.0, 0.5, 0.5]))
     camera: dict = field(default_factory=dict)  # exposure, gamma, noise, blur, vignette, wb
     trajectory: object = None  # trajectory.Trajectory
 
@@ -77,8 +77,9 @@ class Scene:
 
     def intrinsics(self, height: int, width: int) -> np.ndarray:
         """3x3 float64 K for an image of the given size."""
-        fxr, fyr, cxr, cyr = self.k_rel
-        return np.array([[fxr * width, 0, cxr * width - 0.5], [0, fyr * height, cyr * height - 0.5],
+        fxr, aspect, cxr, cyr = self.k_rel  # fx / W, fy / fx (pixel aspect), cx / W, cy / H
+        fx = fxr * width
+        return np.array([[fx, 0, cxr * width - 0.5], [0, fx * aspect, cyr * height - 0.5],
                          [0, 0, 1]], dtype=np.float64)
 
     def num_parts(self) -> int:
