@@ -216,4 +216,3 @@ def _finish(config, output, model, optimizer, scaler, step, elapsed, described, 
 def cleanup_distributed() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
-

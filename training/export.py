@@ -1,0 +1,124 @@
+"""Export a trained run: runtime checkpoint (optionally fp16 storage) and ONNX with a parity check.
+
+    python -m training.export --checkpoint build/runs/X/final.pt --runtime out.pt [--half]
+    python -m training.export --checkpoint out.pt --onnx out.onnx
+
+The runtime checkpoint is what ``DepthBoundaryEstimator.from_checkpoint`` loads. The ONNX graph
+takes (1, 3, H, W) RGB in [0, 1] at the network input size and returns the activated canonical
+depth parameters and/or OB logits (``NetworkOutput`` minus the training-only side outputs);
+onnxruntime's outputs are compared with torch's before the export is reported as good.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from modot_ros.checkpoint import build_model, load_checkpoint, save_checkpoint
+from modot_ros.model.network import DepthBoundaryNet
+from training.config import config_from_dict
+from training.trainer_state import load_state
+
+
+class ExportError(RuntimeError):
+    """An export whose result does not match the torch model."""
+
+
+class _OnnxWrapper(torch.nn.Module):
+    """Plain-tensor outputs for ONNX: (depth_params?, boundary_logits?)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor):
+        out = self.model(image)
+        return tuple(t for t in (out.depth_params, out.boundary_logits) if t is not None)
+
+
+def export_runtime(source: str | Path, target: str | Path, *, half: bool = True,
+                   metrics: dict | None = None, extra_training: dict | None = None) -> Path:
+    """Re-save a run's checkpoint for shipping (fp16 storage when ``half``); atomic write."""
+    model, ckpt = build_model(source)
+    target = Path(target)
+    tmp = target.with_name(f".{target.name}.tmp")
+    save_checkpoint(tmp, model, ckpt.model_config, half=half, data=ckpt.data,
+                    training_config=ckpt.training_config | (extra_training or {}),
+                    metrics=ckpt.metrics | (metrics or {}))
+    os.replace(tmp, target)
+    return target
+
+
+def export_from_run(run: str | Path, target: str | Path, *, half: bool = True) -> Path:
+    """Runtime checkpoint from a run's resumable ``last.pt`` (e.g. while it is still training)."""
+    state = load_state(Path(run))
+    if state is None:
+        raise FileNotFoundError(f"{run} has no last.pt yet")
+    config = config_from_dict(state["config"])
+    model = DepthBoundaryNet(config.model, pretrained=False)
+    model.load_state_dict(state["model"])
+    target = Path(target)
+    tmp = target.with_name(f".{target.name}.tmp")
+    stats = {"steps": state["step"], "train_seconds": round(state["elapsed_s"], 1),
+             "partial": True}
+    save_checkpoint(tmp, model, config.model, half=half,
+                    training_config=config.to_dict() | {"run_stats": stats})
+    os.replace(tmp, target)
+    return target
+
+
+def export_onnx(checkpoint: str | Path, target: str | Path, opset: int = 17,
+                atol: float = 1e-3) -> dict[str, float]:
+    """Write ONNX and check onnxruntime against torch on a random image; returns max errors."""
+    import onnxruntime
+
+    model, ckpt = build_model(checkpoint)
+    cfg = ckpt.model_config
+    wrapper = _OnnxWrapper(model).eval()
+    image = torch.rand(1, 3, cfg.input_height, cfg.input_width, generator=torch.Generator().manual_seed(0))
+    names = [n for n, on in (("depth_params", cfg.predicts_depth),
+                             ("boundary_logits", cfg.predicts_boundary)) if on]
+    torch.onnx.export(wrapper, (image,), str(target), input_names=["image"], output_names=names,
+                      opset_version=opset, dynamo=False)
+    with torch.no_grad():
+        expected = wrapper(image)
+    session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"image": image.numpy()})
+    errors = {name: float(np.abs(g - e.numpy()).max()) for name, g, e in zip(names, got, expected)}
+    bad = {k: v for k, v in errors.items() if not v <= atol}
+    if bad:
+        raise ExportError(f"onnxruntime differs from torch by {bad} (tolerance {atol})")
+    return errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Export a trained checkpoint.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", help="runtime checkpoint (final.pt)")
+    source.add_argument("--from-run", help="run directory: export its last.pt (partial run)")
+    parser.add_argument("--runtime", help="write a runtime checkpoint here")
+    parser.add_argument("--half", action="store_true", help="fp16 weight storage")
+    parser.add_argument("--onnx", help="write an ONNX model here and check onnxruntime parity")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    if args.from_run and not args.runtime:
+        parser.error("--from-run needs --runtime (where to write the checkpoint)")
+    if args.from_run:
+        path = export_from_run(args.from_run, args.runtime, half=args.half)
+        print(f"runtime checkpoint: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    elif args.runtime:
+        load_checkpoint(args.checkpoint)  # clear error for a wrong file before any work
+        path = export_runtime(args.checkpoint, args.runtime, half=args.half)
+        print(f"runtime checkpoint: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    if args.onnx:
+        errors = export_onnx(args.runtime or args.checkpoint, args.onnx)
+        print(f"onnx: {args.onnx}; max |onnxruntime - torch|: {errors}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
