@@ -182,8 +182,9 @@ def iter_groups(reader: AnyReader, roles: dict[str, str], required: tuple[str, .
                 window: int = 32) -> Iterator[tuple[int, dict[str, tuple[Any, int]]]]:
     """Group messages of ``roles`` (role -> topic) by header.stamp, in bag order.
 
-    A group is yielded when all ``required`` roles arrived, or, once ``window`` newer stamps
-    are pending, with what it has (optional roles may be missing). Values: (msg, bag time ns).
+    Groups come out in stamp order: when all ``required`` roles of a group arrived, it and every
+    older pending group are yielded (with what they have); so are groups with ``window`` newer
+    stamps pending. Values: (msg, bag time ns).
     Reading errors (truncation, corrupt data) -> BagError after the groups read so far.
     """
     by_topic = {}
@@ -198,8 +199,13 @@ def iter_groups(reader: AnyReader, roles: dict[str, str], required: tuple[str, .
             for role in by_topic[con.topic]:
                 group[role] = (msg, t_ns)
             ready = [s for s, g in pending.items() if all(r in g for r in required)]
-            stale = sorted(pending)[:-window] if len(pending) > window else []
-            for stamp in sorted(set(ready) | set(stale)):
+            stamps = sorted(pending)
+            # yield in stamp order: a complete group releases the older, incomplete ones too
+            stale = stamps[-window - 1] if len(stamps) > window else stamps[0] - 1
+            cutoff = max(max(ready, default=stale), stale)
+            for stamp in stamps:
+                if stamp > cutoff:
+                    break
                 yield stamp, pending.pop(stamp)
     except BagError:
         raise

@@ -86,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=0.1,
                    help="playback speed; 0.1 lets a 2-core CPU answer a good share of the frames")
     p.add_argument("--checkpoint", help="weights for the node (default: the packaged ones)")
+    p.add_argument("--ob-thresholds", type=int, default=19, help="BSDS thresholds (protocol: 99; fewer is faster)")
+    p.add_argument("--ob-stride", type=int, default=5, help="score OBs on every Nth answered frame")
     p.add_argument("-p", "--param", action="append", default=[], help="extra node parameter name:=value")
     args = p.parse_args(argv)
     from modot_ros.replay import replay_bag  # after argparse: --help stays fast
@@ -99,7 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         bag = Path(args.bag) if args.bag else synthetic_bag(output, args.frames, args.height, args.width)
         weights = weight_params(args.checkpoint)
-        summary = replay_bag(bag, output, rate=args.rate, params=[*weights, *args.param], ply_frames=1,
+        # history depth 10: with the node's default of 1, samples that need a DDS resend are
+        # overwritten before the recorder gets them (lost depth/image, camera_info samples seen here)
+        params = [*weights, "output_qos_depth:=10", *args.param]
+        summary = replay_bag(bag, output, rate=args.rate, params=params, ply_frames=1,
+                             ob_thresholds=args.ob_thresholds, ob_stride=args.ob_stride,
                              run_info={"weights": "random" if weights == ["random_weights:=true"] else
                                        (args.checkpoint or "packaged default")})
     except (BagError, RuntimeError, TimeoutError, ValueError) as error:

@@ -32,7 +32,9 @@ def _tables(summary: dict) -> list[tuple[str, list[tuple[str, str]]]]:
         title = "Depth" + (" (per-frame median-aligned)" if summary["align"] == "median" else " (metric)")
         tables.append((title, [(label, _fmt(depth[key])) for key, label in DEPTH_LABELS.items() if key in depth]))
     if "boundary" in summary:
-        tables.append(("Occlusion boundaries (BSDS protocol)",
+        proto = summary.get("ob_protocol", {})
+        tables.append((f"Occlusion boundaries (BSDS protocol, {proto.get('thresholds', 99)} thresholds, "
+                       f"every {proto.get('frame_stride', 1)}. frame)",
                        [(label, _fmt(summary["boundary"][key])) for key, label in BOUNDARY_LABELS.items()]))
     return tables
 

@@ -50,15 +50,17 @@ class EvaluationReport:
     """Accumulates per-frame scores; ``align`` is ``none`` or ``median``.
 
     ob_thresholds: OB probability thresholds of the BSDS protocol (99); fewer is faster.
+    ob_stride: score OBs on every Nth frame only (BSDS matching costs up to seconds per frame).
     """
 
     def __init__(self, align: str = "none", min_depth: float = 0.1, max_depth: float = 20.0,
-                 n_panels: int = 2, distance_bins: int = 12, ob_thresholds: int = 99) -> None:
+                 n_panels: int = 2, distance_bins: int = 12, ob_thresholds: int = 99, ob_stride: int = 1) -> None:
         if align not in ("none", "median"):
             raise ValueError(f"align={align!r}; allowed: none, median")
         self.align, self.min_depth, self.max_depth, self.n_panels = align, min_depth, max_depth, n_panels
         self.frames: list[dict] = []
         self.boundary = BoundaryEvaluator(n_thresholds=ob_thresholds)
+        self.ob_stride = max(1, ob_stride)
         self.edges = np.geomspace(min_depth, max_depth, distance_bins + 1)
         self._bin_sum = np.zeros(distance_bins)
         self._bin_count = np.zeros(distance_bins, np.int64)
@@ -75,7 +77,7 @@ class EvaluationReport:
         row: dict = {"index": result.index, "stamp_ns": result.stamp_ns}
         if result.gt_depth is not None:
             row.update(self._depth_scores(_resize_to(result.depth, result.gt_depth.shape), result))
-        if result.gt_boundary is not None and result.boundary is not None:
+        if result.gt_boundary is not None and result.boundary is not None and self.n_frames % self.ob_stride == 0:
             prob = _resize_to(result.boundary, result.gt_boundary.shape)
             row["ob_best_f"] = self.boundary.add(np.clip(prob, 0, 1), result.gt_boundary)["best_f"]
         self.frames.append(row)
@@ -114,7 +116,8 @@ class EvaluationReport:
 
     def summary(self) -> dict:
         """Aggregates: depth means over frames, ODS/OIS/AP, error vs distance, per-frame rows."""
-        out: dict = {"n_frames": self.n_frames, "align": self.align}
+        out: dict = {"n_frames": self.n_frames, "align": self.align,
+                     "ob_protocol": {"thresholds": len(self.boundary.thresholds), "frame_stride": self.ob_stride}}
         depth_rows = [f for f in self.frames if "abs_rel" in f]
         if depth_rows:
             keys = [k for k in depth_rows[0] if k not in ("index", "stamp_ns", "ob_best_f", "scale")]

@@ -83,11 +83,13 @@ def _stop(process: subprocess.Popen, timeout: float = 15.0) -> None:
 def replay_bag(bag: str | Path, output: str | Path, *, rate: float = 1.0, params: Sequence[str] = (),
                namespace: str = "", command: list[str] | None = None, topics: dict | None = None,
                align: str = "none", startup_timeout: float = 180.0, quiet_s: float = 3.0,
-               ply_frames: int = 0, run_info: dict | None = None) -> dict:
+               ply_frames: int = 0, run_info: dict | None = None, ob_thresholds: int = 99,
+               ob_stride: int = 1) -> dict:
     """Replay ``bag`` into the node and evaluate its outputs; returns the report summary.
 
     command: the node process to start (default ``node_command(...)``; tests pass a stand-in).
     ply_frames: write PLY clouds of the first N answered frames. run_info: extra report fields.
+    ob_thresholds, ob_stride: BSDS thresholds and frame stride of the OB scores (speed).
     """
     output = Path(output)
     logs = output / "logs"
@@ -126,7 +128,8 @@ def replay_bag(bag: str | Path, output: str | Path, *, rate: float = 1.0, params
             if name in processes:
                 _stop(processes[name][0])
     run = {"rate": rate, "wall_s": wall, "bag_duration_s": duration_s} | (run_info or {})
-    return evaluate_recording(bag, record_bag, player_log, output, selection, prefix, align, run, ply_frames)
+    return evaluate_recording(bag, record_bag, player_log, output, selection, prefix, align, run, ply_frames,
+                              ob_thresholds, ob_stride)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -141,6 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--gt-depth")
     p.add_argument("--gt-boundary")
     p.add_argument("--align", choices=("none", "median"), default="none")
+    p.add_argument("--ob-thresholds", type=int, default=99, help="BSDS thresholds (99; fewer is faster)")
+    p.add_argument("--ob-stride", type=int, default=1, help="score OBs on every Nth frame (speed)")
     return p
 
 
@@ -150,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                   gt_boundary=args.gt_boundary)
     try:
         summary = replay_bag(args.bag, args.output, rate=args.rate, params=args.param,
-                             namespace=args.namespace, topics=topics, align=args.align)
+                             namespace=args.namespace, topics=topics, align=args.align,
+                             ob_thresholds=args.ob_thresholds, ob_stride=args.ob_stride)
     except (BagError, RuntimeError, TimeoutError, ValueError) as error:
         print(f"modot-replay: error: {error}", file=sys.stderr)
         return 2

@@ -27,7 +27,7 @@ def _output_groups(reader: Any, prefix: str):
     roles = {role: prefix + rel for role, rel in OUTPUT_ROLES.items() if prefix + rel in present}
     if "depth" not in roles:
         raise BagError(f"the node published nothing on {prefix}depth/image during the replay")
-    return iter_groups(reader, roles, tuple(roles))
+    return iter_groups(reader, roles, tuple(roles), window=8)
 
 
 def _result(frame: Any, group: dict) -> FrameResult:
@@ -63,7 +63,8 @@ def _timing(published: dict[int, int], received: dict[int, int], frames_in: int)
 
 def evaluate_recording(input_bag: str | Path, recorded_bag: str | Path, player_log: str | Path,
                        output: str | Path, selection: TopicSelection, prefix: str = "/", align: str = "none",
-                       run: dict | None = None, ply_frames: int = 0) -> dict:
+                       run: dict | None = None, ply_frames: int = 0, ob_thresholds: int = 99,
+                       ob_stride: int = 1) -> dict:
     """Score the recorded node outputs against ``input_bag``'s ground truth and write the report.
 
     ply_frames: also write ``ply/frame_<index>.ply`` (node depth + camera_info, input colours)
@@ -73,22 +74,23 @@ def evaluate_recording(input_bag: str | Path, recorded_bag: str | Path, player_l
     log_path = Path(player_log)
     log = json.loads(log_path.read_text()) if log_path.is_file() else {}
     published = {int(stamp): wall for stamp, wall in log.get(selection.image, {}).items()}
-    report, received = EvaluationReport(align=align), {}
+    report, received = EvaluationReport(align=align, ob_thresholds=ob_thresholds, ob_stride=ob_stride), {}
     with open_bag(input_bag) as reader_in, open_bag(recorded_bag) as reader_out:
         frames_in = len(published) or next(c.msgcount for c in reader_in.connections if c.topic == selection.image)
         frames = iter_frames(reader_in, selection)
         frame = None
         try:
             for stamp, group in _output_groups(reader_out, prefix):
-                if "depth" not in group:
-                    continue
                 while frame is None or frame.stamp_ns < stamp:  # outputs come in stamp order, a subset
                     frame = next(frames)
                 if frame.stamp_ns != stamp:
                     continue  # an output for a stamp the bag does not have: not ours
+                received[stamp] = min(t for _, t in group.values())  # first output of the frame
+                if "depth" not in group:  # answered, but the recorder lost the depth sample
+                    run["depth_samples_lost"] = run.get("depth_samples_lost", 0) + 1
+                    continue
                 result = _result(frame, group)
                 report.add(result)
-                received[stamp] = group["depth"][1]
                 if len(received) <= ply_frames:
                     run.setdefault("ply", []).append(_write_ply(output, result))
         except StopIteration:
