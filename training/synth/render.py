@@ -166,6 +166,34 @@ def _camera_effects(lin: torch.Tensor, lights: dict, seeds: list[int], noise: bo
     return (out * 255 + 0.5).to(torch.uint8)
 
 
+def _surfaces(parts: dict, o_w, d_w, height: int, width: int) -> dict:
+    """Primary ray cast + per-pixel part attributes, hit points and normals (world frame)."""
+    parts["radius"] = bounding_radius(parts["ptype"], parts["params"])
+    pix = tile_pixels(height, width, str(d_w.device))
+    t, idx = cast(o_w, d_w, parts, primary_pairs(o_w, d_w, parts, pix), pix)
+    hit = idx >= 0
+    attrs = _gather_attrs(parts, idx)
+    X = o_w + torch.where(hit, t, torch.zeros_like(t))[..., None] * d_w
+    p_l = _mat_t_vec(attrs["rot"], X - attrs["center"])
+    n_l = _local_normal(attrs["ptype"], p_l, attrs["params"])
+    n_w = _mat_vec(attrs["rot"], n_l)
+    n_w = torch.where(((n_w * d_w).sum(-1) > 0)[..., None], -n_w, n_w)  # face the camera
+    z = torch.where(hit, t, torch.full_like(t, float("inf")))
+    return {"pix": pix, "idx": idx, "hit": hit, "attrs": attrs, "z": z, "X": X, "p_l": p_l, "n_l": n_l, "n_w": n_w}
+
+
+def _appearance(g: dict, parts: dict, lights: dict, d_w, size, seeds, noise, exposure_ref) -> torch.Tensor:
+    """Textured, shaded, shadowed radiance + sky, through the camera model -> uint8 (B,3,H,W)."""
+    B, attrs, hit = d_w.shape[0], g["attrs"], g["hit"]
+    flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in attrs.items()}
+    alb = textures.albedo(g["p_l"].reshape(-1, 3), g["n_l"].reshape(-1, 3), flat).view(B, -1, 3)
+    rad = _shade(g["X"], g["z"].clamp_max(1e4), hit, g["n_w"], d_w, alb, attrs["spec"], parts, lights, g["pix"])
+    sky = (~hit).nonzero()
+    if sky.numel():
+        rad[sky[:, 0], sky[:, 1]] = _sky(d_w[sky[:, 0], sky[:, 1]], {k: v[sky[:, 0]] for k, v in lights.items()})
+    return _camera_effects(rad.transpose(1, 2).reshape(B, 3, *size), lights, seeds, noise, exposure_ref)
+
+
 def render_batch(scenes: list[Scene], height: int, width: int, poses: list[np.ndarray] | None = None,
                  device: str | torch.device = "cpu", seeds: list[int] | None = None, noise: bool = True,
                  exposure_ref: list[int] | None = None) -> dict:
@@ -174,11 +202,12 @@ def render_batch(scenes: list[Scene], height: int, width: int, poses: list[np.nd
     Returns (B,...) tensors: rgb uint8 (3,H,W), depth float32 (1,H,W) metres NaN invalid,
     boundary uint8 {0,1} (1,H,W), orientation float32 (1,H,W) NaN off-boundary, instance int32
     (1,H,W) 0 = sky, normal float32 (3,H,W) camera frame (0 for sky), K float32 (3,3),
-    pose float64 (4,4) camera-to-world.
+    pose float64 (4,4) camera-to-world. ``seeds`` seed the camera noise per image;
+    ``exposure_ref[i]`` is the image whose auto-exposure gain image i uses (default: its own).
     """
     if height < 2 or width < 2:
         raise ValueError(f"image size must be at least 2x2, got {height}x{width}")
-    B = len(scenes)
+    B, shp = len(scenes), (len(scenes), height, width)
     seeds = list(seeds) if seeds is not None else list(range(B))
     poses = poses if poses is not None else [s.trajectory.pose(0.0) for s in scenes]
     pose64 = torch.as_tensor(np.stack(poses), dtype=torch.float64, device=device)
@@ -187,38 +216,21 @@ def render_batch(scenes: list[Scene], height: int, width: int, poses: list[np.nd
     parts, lights = pack_scenes(scenes, device), pack_lights(scenes, device)
     r_c = camera_rays(K, height, width)
     d_w = r_c @ pose[:, :3, :3].transpose(1, 2)
-    o_w = pose[:, None, :3, 3]
-    parts["radius"] = bounding_radius(parts["ptype"], parts["params"])
-    pix = tile_pixels(height, width, str(K.device))
-    t, idx = cast(o_w, d_w, parts, primary_pairs(o_w, d_w, parts, pix), pix)
-    hit = idx >= 0
-    attrs = _gather_attrs(parts, idx)
-    z = torch.where(hit, t, torch.full_like(t, float("inf")))
-    X = o_w + torch.where(hit, t, torch.zeros_like(t))[..., None] * d_w
-    p_l = _mat_t_vec(attrs["rot"], X - attrs["center"])
-    n_l = _local_normal(attrs["ptype"], p_l, attrs["params"])
-    n_w = _mat_vec(attrs["rot"], n_l)
-    n_w = torch.where(((n_w * d_w).sum(-1) > 0)[..., None], -n_w, n_w)  # face the camera
-    alb = textures.albedo(p_l.reshape(-1, 3), n_l.reshape(-1, 3),
-                          {k: v.reshape(B * v.shape[1], *v.shape[2:]) for k, v in attrs.items()}).view(B, -1, 3)
-    rad = _shade(X, z.clamp_max(1e4), hit, n_w, d_w, alb, attrs["spec"], parts, lights, pix)
-    sky = (~hit).nonzero()
-    if sky.numel():
-        rad[sky[:, 0], sky[:, 1]] = _sky(d_w[sky[:, 0], sky[:, 1]], {k: v[sky[:, 0]] for k, v in lights.items()})
-    rgb = _camera_effects(rad.transpose(1, 2).reshape(B, 3, height, width), lights, seeds, noise,
-                           exposure_ref if exposure_ref is not None else list(range(B)))
+    g = _surfaces(parts, pose[:, None, :3, 3], d_w, height, width)
+    rgb = _appearance(g, parts, lights, d_w, (height, width), seeds, noise,
+                      exposure_ref if exposure_ref is not None else list(range(B)))
+    z, hit = g["z"], g["hit"]
     valid = hit & (z >= MIN_DEPTH_M) & (z <= MAX_DEPTH_M)
-    n_c = _mat_t_vec(pose[:, None, :3, :3], n_w) * hit[..., None]
-    shp = (B, height, width)
-    ob, orient = occlusion_boundaries(z.view(shp), idx.view(shp), attrs["convex"].view(shp),
-                                      n_c.view(*shp, 3), r_c.view(*shp, 3), valid.view(shp), X.view(*shp, 3),
+    n_c = _mat_t_vec(pose[:, None, :3, :3], g["n_w"]) * hit[..., None]
+    ob, orient = occlusion_boundaries(z.view(shp), g["idx"].view(shp), g["attrs"]["convex"].view(shp),
+                                      n_c.view(*shp, 3), r_c.view(*shp, 3), valid.view(shp), g["X"].view(*shp, 3),
                                       parts, torch.minimum(K[:, 0, 0], K[:, 1, 1]))
     return {
         "rgb": rgb,
         "depth": torch.where(valid, z, torch.full_like(z, float("nan"))).view(B, 1, height, width),
         "boundary": ob.to(torch.uint8).view(B, 1, height, width),
         "orientation": orient.view(B, 1, height, width),
-        "instance": torch.where(hit, attrs["inst"], 0).to(torch.int32).view(B, 1, height, width),
+        "instance": torch.where(hit, g["attrs"]["inst"], 0).to(torch.int32).view(B, 1, height, width),
         "normal": n_c.transpose(1, 2).reshape(B, 3, height, width).contiguous(),
         "K": K, "pose": pose64,
     }
