@@ -27,6 +27,8 @@ setup(
             "modot_node = modot_ros.ros.node:main",
             "eval_bag = modot_ros.bag_eval:main",
             "modot-eval-bag = modot_ros.bag_eval:main",
+            "replay = modot_ros.replay:main",
+            "modot-replay = modot_ros.replay:main",
         ],
     },
 )

@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         weights = weight_params(args.checkpoint)
         # history depth 10: with the node's default of 1, samples that need a DDS resend are
         # overwritten before the recorder gets them (lost depth/image, camera_info samples seen here)
-        params = [*weights, "output_qos_depth:=10", *args.param]
+        params = [*weights, *args.param]
         summary = replay_bag(bag, output, rate=args.rate, params=params, ply_frames=1,
                              ob_thresholds=args.ob_thresholds, ob_stride=args.ob_stride,
                              run_info={"weights": "random" if weights == ["random_weights:=true"] else

@@ -190,7 +190,7 @@ class DepthBoundaryEstimator:
             chunk = list(zip(images[start:start + batch_size], intrinsics[start:start + batch_size]))
             for img, intr in chunk:
                 _check_image(img, intr)
-            inputs = [torch.from_numpy(np.ascontiguousarray(img)).to(self.device)[None] for img, _ in chunk]
+            inputs = [torch.from_numpy(np.require(img, requirements=("C", "W"))).to(self.device)[None] for img, _ in chunk]
             x = torch.cat([to_network_input(t, self.config.input_height, self.config.input_width)
                            for t in inputs])
             with torch.inference_mode(), self._autocast():
