@@ -1,6 +1,8 @@
-"""Network forward latency: our lite0/lite2 MoDOT networks beside two anchors built in the same
-run with random weights: a network of the official MoDOT cost (Swin-L + a dense conv decoder,
-~770 GFLOPs at 480x640, reference/modot.md §1.11) and the Depth-Anything-V2-Small architecture.
+"""Network forward latency: our lite0/lite2 MoDOT networks beside two anchors.
+
+The anchors are built in the same run with random weights: a network of the official MoDOT cost
+(Swin-L + a dense conv decoder, ~770 GFLOPs at 480x640, reference/modot.md §1.11) and the
+Depth-Anything-V2-Small architecture.
 """
 from __future__ import annotations
 
@@ -75,8 +77,11 @@ def _ours(encoder: str) -> nn.Module:
 
 
 def _one_thread_lite0(repeat: int) -> dict:
-    """lite0 at 320x240 on one thread: robust to a busy shared CPU, where 2 OpenMP threads
-    stall on each other; a 2-core robot gets at least this rate."""
+    """lite0 at 320x240 on one thread.
+
+    Robust to a busy shared CPU, where 2 OpenMP threads stall on each other; a 2-core robot gets
+    at least this rate.
+    """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

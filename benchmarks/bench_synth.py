@@ -39,7 +39,9 @@ def _loader_rate(height: int, width: int, frames: int, workers: int) -> float:
 
 @benchmark("synth.frames_per_second")
 def frames_per_second(quick: bool) -> list[dict]:
-    """CPU: one render per frame on one thread (median over mixed indoor/outdoor scenes) and a
+    """Synthetic frames per second on CPU (and batched on CUDA, if present).
+
+    CPU: one render per frame on one thread (median over mixed indoor/outdoor scenes) and a
     DataLoader with one worker per core (what training sees). CUDA: batched, if present.
     Goals from the issue: >= 20 frames/s on CPU, >= 1000 frames/s batched on a GPU.
     """

@@ -1,7 +1,8 @@
 """Start modot_node on a camera: ros2 launch modot_ros modot.launch.py image_topic:=... camera_info_topic:=...
 
 Arguments (also in the README): namespace, image_topic, camera_info_topic, params_file, model_path,
-device, use_sim_time, log_level, rviz, rviz_config, use_lifecycle, autostart."""
+device, use_sim_time, log_level, rviz, rviz_config, use_lifecycle, autostart.
+"""
 import os
 
 from ament_index_python.packages import get_package_share_directory

@@ -1,9 +1,10 @@
-"""Replay a bag into modot_node with sim time: ros2 launch modot_ros replay.launch.py bag:=<path>
+"""Replay a bag into modot_node with sim time (ros2 launch modot_ros replay.launch.py bag:=<path>).
 
 ``ros2 bag play --clock`` publishes /clock, the node runs with use_sim_time, outputs can be
 recorded (``record:=true``, to ``record_path``) and shown in RViz (``rviz:=true``).
 Arguments: bag, rate, image_topic, camera_info_topic, namespace, params_file, model_path, device,
-record, record_path, rviz, rviz_config, log_level."""
+record, record_path, rviz, rviz_config, log_level.
+"""
 import os
 
 from ament_index_python.packages import get_package_share_directory

@@ -1,5 +1,6 @@
-"""Checkpoint file: one ``torch.save`` dict of plain types and tensors, read with
-``torch.load(weights_only=True)``.
+"""Checkpoint file: one ``torch.save`` dict of plain types and tensors.
+
+It is read with ``torch.load(weights_only=True)``.
 
 Keys: ``format`` (FORMAT_VERSION), ``state_dict``, ``model_config`` (ModelConfig.to_dict()),
 ``training_config``, ``data`` (dataset description), ``metrics`` and ``code_version``. Weights may

@@ -43,7 +43,8 @@ def component_depths(params: np.ndarray) -> np.ndarray:
 def neighbourhood_median(depth: np.ndarray, edges: np.ndarray, window: int) -> np.ndarray:
     """Median depth of the non-edge, valid pixels around every *edge* pixel (NaN elsewhere).
 
-    Falls back to all valid neighbours where the window holds no non-edge pixel (thick edges)."""
+    Falls back to all valid neighbours where the window holds no non-edge pixel (thick edges).
+    """
     if window < 3 or window % 2 == 0:
         raise ValueError(f"snap_window must be an odd number >= 3, got {window}")
     median = np.full(depth.shape, np.nan, np.float32)

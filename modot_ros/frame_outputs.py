@@ -125,8 +125,11 @@ def _cloud(depth: np.ndarray, readout_valid: np.ndarray, edges: np.ndarray, pred
 
 
 def compute_frame_arrays(prediction: Any, rgb: np.ndarray, options: OutputOptions) -> FrameArrays:
-    """Arrays of every output from a ``modot_ros.inference.Prediction`` (at the output size) and
-    the input RGB image (resized here for cloud colours when the sizes differ)."""
+    """Arrays of every output from a ``modot_ros.inference.Prediction`` and the input RGB image.
+
+    The arrays are at the output size; the input RGB image is resized here for cloud colours when
+    the sizes differ.
+    """
     if prediction.depth is None:
         raise ValueError("the model predicts no depth (variant 'boundary'); the node needs depth")
     start = time.perf_counter()
@@ -193,7 +196,8 @@ def frame_messages(arrays: FrameArrays, header: Any, camera_info_in: Any, types:
     """Relative topic name -> message for one frame; every message carries ``header``.
 
     ``camera_info_in`` is the input image's CameraInfo; ``depth/camera_info`` is it scaled exactly
-    to the output size (``modot_ros.messages.scale_camera_info``)."""
+    to the output size (``modot_ros.messages.scale_camera_info``).
+    """
     height, width = arrays.depth.shape
     info = scale_camera_info(camera_info_in, width, height, types.CameraInfo)
     info.header = header
@@ -225,8 +229,11 @@ def _msg_dirs() -> list[Path]:
 
 
 def rosbags_message_types(typestore: Any) -> MessageTypes:
-    """MessageTypes from a rosbags typestore, registering modot_ros_msgs from its .msg files
-    (source checkout ``msg/msg`` or the installed ``share/modot_ros_msgs/msg``) if missing."""
+    """MessageTypes from a rosbags typestore, registering modot_ros_msgs if missing.
+
+    The modot_ros_msgs types are registered from their .msg files (source checkout ``msg/msg`` or
+    the installed ``share/modot_ros_msgs/msg``).
+    """
     from rosbags.typesys import get_types_from_msg
 
     missing = [n for n in ("DepthBoundary", "DepthMixture") if f"modot_ros_msgs/msg/{n}" not in typestore.types]

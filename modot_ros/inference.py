@@ -25,8 +25,9 @@ from modot_ros.model.network import DepthBoundaryNet
 
 @dataclass
 class Prediction:
-    """Per-pixel outputs, float32 (H, W) arrays (leading B for batch input); None when the
-    model variant lacks the task. Depths in metres, NaN invalid.
+    """Per-pixel outputs, float32 (H, W) arrays (leading B for batch input).
+
+    None when the model variant lacks the task. Depths in metres, NaN invalid.
 
     params: (C, H, W) mixture parameters in *metric* inverse depth (1/m):
         [mu_1, mu_2, sigma_1, sigma_2, w_1] (mixture) or [mu] (regression).
@@ -80,8 +81,7 @@ def _check_image(image: np.ndarray, intrinsics: CameraIntrinsics) -> None:
 
 
 class DepthBoundaryEstimator:
-    """Runs a ``DepthBoundaryNet`` on RGB images; construct with ``from_checkpoint`` or
-    ``from_random``.
+    """Runs a ``DepthBoundaryNet`` on RGB images; construct with ``from_checkpoint`` or ``from_random``.
 
     device: 'auto' | 'cpu' | 'cuda[:N]'. precision: 'auto' (fp16 autocast on CUDA, fp32 on CPU),
     'fp32' or 'fp16'. compile: wrap the network in ``torch.compile``. warmup: dummy forwards now,
@@ -181,8 +181,10 @@ class DepthBoundaryEstimator:
 
     def predict_batch(self, images: Sequence[np.ndarray], intrinsics: Sequence[CameraIntrinsics],
                       batch_size: int = 8) -> list[Prediction]:
-        """Offline evaluation: images of any sizes, run ``batch_size`` at a time through the
-        network; each prediction is at its own image's resolution."""
+        """Offline evaluation: images of any sizes, run ``batch_size`` at a time through the network.
+
+        Each prediction is at its own image's resolution.
+        """
         if len(images) != len(intrinsics):
             raise ValueError(f"{len(images)} images but {len(intrinsics)} intrinsics")
         results = []
@@ -190,7 +192,8 @@ class DepthBoundaryEstimator:
             chunk = list(zip(images[start:start + batch_size], intrinsics[start:start + batch_size]))
             for img, intr in chunk:
                 _check_image(img, intr)
-            inputs = [torch.from_numpy(np.require(img, requirements=("C", "W"))).to(self.device)[None] for img, _ in chunk]
+            inputs = [torch.from_numpy(np.require(img, requirements=("C", "W"))).to(self.device)[None]
+                      for img, _ in chunk]
             x = torch.cat([to_network_input(t, self.config.input_height, self.config.input_width)
                            for t in inputs])
             with torch.inference_mode(), self._autocast():

@@ -1,5 +1,6 @@
-"""Per-pixel depth mixture: parameter activations, resampling and read-outs (torch; shared by
-inference and training).
+"""Per-pixel depth mixture: parameter activations, resampling and read-outs.
+
+Torch; shared by inference and training.
 
 Parameter layout (``params``, (B, C, H, W), fp32):
 * mixture head, C = 5: ``[mu_1, mu_2, sigma_1, sigma_2, w_1]``: means and std-devs of two
@@ -121,8 +122,10 @@ def _scale(scale: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
 
 
 def readout(params: torch.Tensor, scale: torch.Tensor | float = 1.0) -> Readout:
-    """All read-outs from (already resampled) parameters; ``scale`` (float or (B,)) maps canonical
-    depth to metric depth (= fx_net / canonical_focal)."""
+    """All read-outs from (already resampled) parameters.
+
+    ``scale`` (float or (B,)) maps canonical depth to metric depth (= fx_net / canonical_focal).
+    """
     params = params.float()
     s = _scale(scale, params)
     mu_star = dominant_inverse_depth(params)

@@ -84,7 +84,8 @@ class NodeConfig:
     input_qos_depth: int = _p(5, "History depth of the subscriptions.", range=(1, 100), read_only=True)
     output_qos: str = _p("DEFAULT", "QoS preset of the publishers (DEFAULT = reliable, what RViz "
                          "subscribes with).", choices=QOS_PRESETS, read_only=True)
-    output_qos_depth: int = _p(5, "History depth of the publishers (reliable readers that fall behind lose samples at 1).", range=(1, 100), read_only=True)
+    output_qos_depth: int = _p(5, "History depth of the publishers (reliable readers that fall behind lose "
+                               "samples at 1).", range=(1, 100), read_only=True)
     # runtime
     lazy: bool = _p(True, "Skip inference while no output topic has a subscriber.")
     use_lifecycle: bool = _p(False, "Managed lifecycle node (configure loads the model, activate "

@@ -14,8 +14,11 @@ SYNC_MODES = ("exact", "approx", "cache")
 
 
 class StampSync:
-    """Feed ``add_image`` / ``add_info`` with integer nanosecond stamps; each returns the matched
-    (image, info) pairs it completed. ``unmatched_images`` counts images given up on."""
+    """Feed ``add_image`` / ``add_info`` with integer nanosecond stamps.
+
+    Each returns the matched (image, info) pairs it completed. ``unmatched_images`` counts images
+    given up on.
+    """
 
     def __init__(self, mode: str = "exact", slop: float = 0.02, queue_size: int = 10) -> None:
         if mode not in SYNC_MODES:

@@ -80,6 +80,7 @@ def test_mixture_photo_term_uses_dominant_component(scene):
 def test_photometric_gradient_moves_inverse_depth_towards_truth(scene):
     """A too-far depth (too small inverse depth) gets a gradient that increases it."""
     target, sources, poses = scene
+
     def single(mu):
         return depth_photometric_loss(target, sources, mu[:, :1], K, poses)[0]
 

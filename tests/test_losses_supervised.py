@@ -124,8 +124,11 @@ def test_obdcl_border_boundary_gets_no_free_jump_in_improved_form():
 
 
 def test_obdcl_step_edge_original_min_vs_improved_max():
-    """A clean depth step on the boundary satisfies the improved form; the min in the original
-    still penalises it (the along-edge difference is 0) and its smoothness crosses the edge."""
+    """A clean depth step on the boundary satisfies the improved form, not the original.
+
+    The min in the original still penalises it (the along-edge difference is 0) and its smoothness
+    crosses the edge.
+    """
     depth, boundary = _step_scene()
     assert obdcl_loss(depth, boundary, form="improved").item() == pytest.approx(0.0, abs=1e-7)
     assert obdcl_loss(depth, boundary, form="original", smooth=False).item() > 0.0

@@ -33,7 +33,9 @@ def test_variants_give_the_outputs_of_their_tasks(variant, head):
 
 def test_casm_only_in_modot_variant():
     """'joint' is the no-CASM ablation; its checkpoint keys must lack CASM weights."""
-    keys = lambda v: DepthBoundaryNet(ModelConfig(variant=v, **SMALL), pretrained=False).state_dict()
+    def keys(v):
+        return DepthBoundaryNet(ModelConfig(variant=v, **SMALL), pretrained=False).state_dict()
+
     assert any(k.startswith("depth_decoder.casms.") for k in keys("modot"))
     assert not any("casms" in k for k in keys("joint"))
 

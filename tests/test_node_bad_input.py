@@ -1,5 +1,7 @@
-"""Bad input over real DDS: each kind is refused with one clear log line naming the problem, and
-the node keeps running and serving the good frames in between (one node for the module)."""
+"""Bad input over real DDS: each kind is refused with one clear log line naming the problem.
+
+The node keeps running and serving the good frames in between (one node for the module).
+"""
 import re
 
 import pytest

@@ -18,8 +18,11 @@ INTR = CameraIntrinsics(80.0, 80.0, 31.5, 11.5, W, H)
 
 
 def two_planes() -> Prediction:
-    """Near plane left of column 32, far plane right; at the strip both components are present
-    with equal weight, as a trained mixture head predicts at an occlusion boundary."""
+    """Near plane left of column 32, far plane right.
+
+    At the strip both components are present with equal weight, as a trained mixture head predicts
+    at an occlusion boundary.
+    """
     w1 = np.where(np.arange(W) < 32, 0.999, 0.001).astype(np.float32)[None].repeat(H, 0)
     w1[:, EDGE_COLS] = 0.5
     params = np.stack([np.full((H, W), 1 / NEAR), np.full((H, W), 1 / FAR),

@@ -1,5 +1,8 @@
-"""The running node over real DDS: topics, encodings, headers, QoS, camera_info scaling, the bundle
-message, lazy idling, runtime parameter checks and diagnostics (one node for the module)."""
+"""The running node over real DDS (one node for the module).
+
+Covers topics, encodings, headers, QoS, camera_info scaling, the bundle message, lazy idling,
+runtime parameter checks and diagnostics.
+"""
 import pytest
 
 from tests.ros_helpers.node_run import FAST, run_scenario

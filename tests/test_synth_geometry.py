@@ -1,6 +1,5 @@
 """Synthetic engine: exact depth, OB placement and OB semantics on hand-built scenes."""
 import numpy as np
-import torch
 
 from training.synth.objects import rot_euler
 from training.synth.render import render_batch

@@ -56,6 +56,7 @@ class LossConfig:
         unit for "original", 0.1 log-depth (about 10 % relative jump) for "improved".
     obdcl_start_step: training step from which OBDCL is switched on (§2, §8.5).
     photometric: options of the self-supervised mixture photometric loss.
+
     """
 
     depth_weight: float = 1.2

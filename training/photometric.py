@@ -26,6 +26,7 @@ from training.reprojection import (edge_aware_smoothness, photometric_error,
                                    photometric_error_with_sensitivity, responsibilities,
                                    warp_with_uncertainty)
 
+
 @dataclass(frozen=True)
 class PhotometricConfig:
     """Options of the self-supervised (mixture) photometric loss, mixture_depth.md §2.5.
@@ -40,6 +41,7 @@ class PhotometricConfig:
     abs_sensitivity: True: sigma_c = |dm/dd| sigma (correct, §8.A1); False: the reference's
         clip(min=1e-6) of the signed value.
     automask: drop pixels whose best reprojection L1 is not below the identity L1 (static pixels).
+
     """
 
     ssim_weight: float = 0.85

@@ -2,7 +2,8 @@
 
 One status, ``<node name>: pipeline``, with rates, drops, stage timings (mean over the last
 frames, ms), end-to-end latency (node clock - header.stamp, so sim time works), GPU memory and
-the last error."""
+the last error.
+"""
 from __future__ import annotations
 
 import threading
@@ -69,8 +70,11 @@ def gpu_memory_mb() -> tuple[float, float]:
 
 def diagnostics_message(name: str, hardware_id: str, stats: FrameStats, dropped: int, state: str,
                         expected_rate: float, stamp) -> DiagnosticArray:
-    """One DiagnosticArray; WARN on a recent error or a rate below 90 % of ``expected_rate``,
-    ERROR when the model is not loaded (state not active)."""
+    """One DiagnosticArray with the node's pipeline status.
+
+    WARN on a recent error or a rate below 90 % of ``expected_rate``, ERROR when the model is not
+    loaded (state not active).
+    """
     input_hz, processed_hz = stats.rates()
     allocated, reserved = gpu_memory_mb()
     with stats._lock:

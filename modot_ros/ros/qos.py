@@ -10,7 +10,8 @@ def parse_qos(preset: str, depth: int) -> QoSProfile:
     """SENSOR_DATA (best effort), DEFAULT (reliable, volatile) or SYSTEM_DEFAULT, with ``depth``.
 
     A best-effort subscriber matches any publisher; a reliable publisher serves RViz's default
-    reliable subscriptions and ``ros2 bag record``."""
+    reliable subscriptions and ``ros2 bag record``.
+    """
     name = preset.upper()
     if name not in QOS_PRESETS:
         raise ValueError(f"QoS preset {preset!r}; allowed: {', '.join(QOS_PRESETS)}")

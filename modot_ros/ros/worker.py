@@ -1,5 +1,7 @@
-"""A worker thread fed through a one-slot mailbox: the freshest frame wins, older ones are dropped,
-so latency cannot grow when frames arrive faster than they are processed. (No rclpy here.)"""
+"""A worker thread fed through a one-slot mailbox: the freshest frame wins, older ones are dropped.
+
+So latency cannot grow when frames arrive faster than they are processed. (No rclpy here.)
+"""
 from __future__ import annotations
 
 import threading
@@ -7,8 +9,11 @@ from typing import Any, Callable
 
 
 class FreshestWorker:
-    """``put(item)`` replaces any item still waiting (counted in ``dropped``); ``process(item)``
-    runs on the worker thread, one item at a time."""
+    """A worker thread that processes only the freshest item put to it.
+
+    ``put(item)`` replaces any item still waiting (counted in ``dropped``); ``process(item)``
+    runs on the worker thread, one item at a time.
+    """
 
     def __init__(self, process: Callable[[Any], None], name: str = "modot_worker") -> None:
         self._process = process

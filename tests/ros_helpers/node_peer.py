@@ -1,8 +1,11 @@
-"""Scripted rclpy peer for the node tests: plays camera frames (good and bad) into a running
-``modot_node``, records what comes out, and writes a JSON summary (the checks are in the tests).
+"""Scripted rclpy peer for the node tests.
+
+It plays camera frames (good and bad) into a running ``modot_node``, records what comes out, and
+writes a JSON summary (the checks are in the tests).
 
 Scenarios: topics (topics, headers, QoS, scaling, bundle, lazy idling, parameters), bad_inputs,
-overload, lifecycle."""
+overload, lifecycle.
+"""
 from __future__ import annotations
 
 import hashlib

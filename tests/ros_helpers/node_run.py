@@ -1,5 +1,7 @@
-"""Start a ``modot_node`` process and a scenario peer process; collect the peer's JSON and the
-node's log (the node is left running for the caller to inspect, then stopped)."""
+"""Start a ``modot_node`` process and a scenario peer process; collect the peer's JSON and the node's log.
+
+The node is left running for the caller to inspect, then stopped.
+"""
 from __future__ import annotations
 
 import json

@@ -1,5 +1,8 @@
-"""Scenarios the node tests run in a peer process: ``python -m tests.ros_helpers.node_scenarios
-<scenario> --out result.json [--ns /t --image /cam/image --info /cam/camera_info]``."""
+"""Scenarios the node tests run in a peer process.
+
+Usage: ``python -m tests.ros_helpers.node_scenarios <scenario> --out result.json
+[--ns /t --image /cam/image --info /cam/camera_info]``.
+"""
 from __future__ import annotations
 
 import argparse

@@ -41,8 +41,11 @@ class SyntheticDepthDataset(torch.utils.data.Dataset):
         return {k: v[0] for k, v in self.get_batch([index]).items()}
 
     def get_batch(self, indices: list[int]) -> dict:
-        """Items ``indices`` rendered in ONE batched call (use this on a GPU: ~B x faster than
-        per-item rendering); same keys as an item, with a leading batch dimension."""
+        """Items ``indices`` rendered in ONE batched call.
+
+        Use this on a GPU: ~B x faster than per-item rendering. Same keys as an item, with a leading
+        batch dimension.
+        """
         seeds = [self.seed(int(i)) for i in indices]
         H, W = self.size
         frames = [0, -self.stride, self.stride] if self.sequence else [0]

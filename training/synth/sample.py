@@ -57,7 +57,8 @@ def _place_objects(scene: Scene, rng, catalog, count: int, region, path: np.ndar
             builder(Placer(scene, xy, rng.uniform(0, 2 * np.pi), inst,
                            (lambda: mat) if same else (lambda: random_material(rng, split))), rng, rng.uniform(lo, hi))
             centers = np.stack(scene.parts["center"][n0:])
-            radii = np.array([_part_radius(t, p) for t, p in zip(scene.parts["ptype"][n0:], scene.parts["params"][n0:])])
+            radii = np.array([_part_radius(t, p)
+                              for t, p in zip(scene.parts["ptype"][n0:], scene.parts["params"][n0:])])
             gap = np.linalg.norm(centers[:, None] - path[None], axis=-1) - radii[:, None]
             if gap.min() > CLEARANCE_M:
                 break

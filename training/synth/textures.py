@@ -112,7 +112,8 @@ def _pattern(kind: int, p: torch.Tensor, off: torch.Tensor) -> torch.Tensor:
     if kind == NOISE:
         return value_noise(p * 1.5 + off, 3).sub(0.5).mul(2.5).add(0.5).clamp(0, 1)
     if kind == WOOD:
-        r = torch.sqrt(p[:, 0] ** 2 + p[:, 1] ** 2) * 2.0 + 1.5 * value_noise(p * torch.tensor([0.6, 0.6, 0.1], device=p.device) + off, 2)
+        r = torch.sqrt(p[:, 0] ** 2 + p[:, 1] ** 2) * 2.0 \
+            + 1.5 * value_noise(p * torch.tensor([0.6, 0.6, 0.1], device=p.device) + off, 2)
         return torch.remainder(r, 1.0) ** 3
     if kind == MARBLE:
         return 0.5 + 0.5 * torch.sin(p[:, 0] * 2.0 + 8.0 * value_noise(p * 0.7 + off, 4))
@@ -125,7 +126,7 @@ def _take(x: torch.Tensor, sel: torch.Tensor | None) -> torch.Tensor:
 
 
 def albedo(p_l: torch.Tensor, n_l: torch.Tensor, attrs: dict) -> torch.Tensor:
-    """Linear RGB albedo (N,3) from local points/normals and gathered per-pixel part attributes."""
+    """Linear RGB albedo, shape (N,3), from local points/normals and gathered per-pixel part attributes."""
     tex, c1, c2 = attrs["tex"], attrs["c1"], attrs["c2"]
     out = c1.clone()
     N = tex.shape[0]
