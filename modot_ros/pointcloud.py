@@ -76,18 +76,14 @@ def pack_pointcloud(
     point_step = 16 if names == ["x", "y", "z", "boundary"] else 32
 
     count = int(np.prod(grid))
-
-    def plane(values):  # one contiguous float32 (count, 1) channel; zeros for an absent field
-        if values is None:
-            return np.zeros((count, 1), np.float32)
-        return np.ascontiguousarray(select(values), dtype=np.float32).reshape(count, 1)
-
-    channels = [plane(None)] * 3 if count == 0 else list(cv2.split(np.ascontiguousarray(points).reshape(count, 1, 3)))
-    channels.append(plane(boundary))
-    if point_step == 32:
-        colour = plane(None) if rgb is None or count == 0 else _packed_rgb(select(rgb)).reshape(count, 1)
-        channels += [colour, plane(confidence), plane(None), plane(None)]
-    floats = _interleave(channels)
+    if count == 0:
+        floats = np.zeros((0, point_step // 4), np.float32)
+    else:
+        channels = [points, select(boundary) if boundary is not None else None]
+        if point_step == 32:
+            colour = _packed_rgb(select(rgb)) if rgb is not None else None
+            channels += [colour, select(confidence) if confidence is not None else None, None, None]
+        floats = _interleave(channels, count)
     cloud_h, cloud_w = grid if organized else (1, grid[0])
     return CloudBuffer(
         height=cloud_h,
@@ -99,15 +95,16 @@ def pack_pointcloud(
     )
 
 
-def _interleave(planes: list[np.ndarray]) -> np.ndarray:
-    """Interleave (N, 1) float32 planes into (N, len(planes)) in SIMD passes of four channels.
+def _interleave(channels: list[np.ndarray | None], count: int) -> np.ndarray:
+    """Interleave float32 arrays of ``count`` points (None = a zero channel) into (count, C).
 
-    cv2.merge of single-channel inputs is several times faster than per-field strided numpy
-    writes, and than merging multi-channel inputs (which goes through mixChannels).
+    One cv2.merge over (1, count, channels) views: a single pass, 3-4x a memcpy, where per-field
+    strided numpy writes cost 10x or more. The (1, count) shape matters: OpenCV loops over rows,
+    and (count, 1) would make every row a single pixel.
     """
-    if planes[0].shape[0] == 0:
-        return np.zeros((0, len(planes)), np.float32)
-    return cv2.merge(planes).reshape(-1, len(planes))
+    zero = np.zeros((1, count), np.float32)
+    views = [zero if c is None else np.ascontiguousarray(c, dtype=np.float32).reshape(1, count, -1) for c in channels]
+    return cv2.merge(views).reshape(count, -1)
 
 
 def _packed_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -115,7 +112,7 @@ def _packed_rgb(rgb: np.ndarray) -> np.ndarray:
 
     The top byte must be 0: 0xFF there would make the float a NaN that some readers drop.
     """
-    bgra = cv2.cvtColor(np.ascontiguousarray(rgb).reshape(-1, 1, 3), cv2.COLOR_RGB2BGRA)
+    bgra = cv2.cvtColor(np.ascontiguousarray(rgb).reshape(1, -1, 3), cv2.COLOR_RGB2BGRA)  # (1, N): see _interleave
     packed = bgra.view(np.uint32).reshape(rgb.shape[:-1])
     np.bitwise_and(packed, 0x00FFFFFF, out=packed)
     return packed.view(np.float32)
