@@ -12,6 +12,7 @@ from modot_ros.inference import DepthBoundaryEstimator
 from tests.train_cases import tiny_caches, write_config  # noqa: F401 (fixture)
 from training.evaluate import evaluate_checkpoint, split_frames
 from training.export import export_from_run, export_onnx, export_runtime
+from training.export import main as export_main
 from training.train import main
 
 
@@ -36,6 +37,18 @@ def test_fp16_runtime_export_matches_fp32(tmp_path, tiny_run):
     assert np.mean(np.isclose(a.depth, b.depth, rtol=2e-2)) > 0.99
     partial = export_from_run(tiny_run, tmp_path / "partial.pt")
     assert load_checkpoint(partial).training_config["run_stats"]["partial"] is True
+
+
+def test_export_cli_records_provenance_and_stays_weights_only_loadable(tmp_path, tiny_run):
+    """The shipped file carries command, hardware and test metrics and loads with weights_only."""
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"abs_rel": 0.5}))
+    assert export_main(["--checkpoint", str(tiny_run / "final.pt"), "--runtime", str(tmp_path / "s.pt"),
+                        "--half", "--test-metrics", str(metrics), "--command", "python -m x"]) == 0
+    ckpt = load_checkpoint(tmp_path / "s.pt")
+    assert ckpt.metrics["test"] == {"abs_rel": 0.5}
+    assert ckpt.training_config["provenance"]["command"] == "python -m x"
+    assert ckpt.training_config["provenance"]["cpu_count"] >= 1
 
 
 def test_onnx_export_agrees_with_torch(tmp_path, tiny_run):

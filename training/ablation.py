@@ -1,6 +1,7 @@
 """Ablation study: every variant trained for the same wall-clock budget, scored on the test split.
 
     python -m training.ablation --budget-minutes 4 --output build/ablation [--parallel 2]
+    python -m training.ablation --budget-steps 200 --output build/ablation_steps
 
 Variants (overrides on ``training/configs/ablation_base.yaml``): single-task depth (regression),
 single-task OB, joint without CASM or OBDCL, MoDOT (CASM + OBDCL), MoDOT + mixture head, and the
@@ -44,13 +45,13 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
 
 
-def _command(name: str, output: Path, budget: float) -> list[str]:
+def _command(name: str, output: Path, budget: dict[str, float]) -> list[str]:
     return [sys.executable, "-m", "training.train", "--config", BASE, "--resume",
             "--output", str(output / slug(name)), "--set",
-            f"schedule.time_budget_minutes={budget}", *VARIANTS[name]]
+            *[f"schedule.{k}={v}" for k, v in budget.items()], *VARIANTS[name]]
 
 
-def train_all(names: list[str], output: Path, budget: float, parallel: int) -> None:
+def train_all(names: list[str], output: Path, budget: dict[str, float], parallel: int) -> None:
     """Run the variants' trainings, ``parallel`` at a time (each one torch thread)."""
     pending, running = list(names), []
     while pending or running:
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget-minutes", type=float, default=4.0,
                         help="training wall-clock minutes per variant")
+    parser.add_argument("--budget-steps", type=int, default=0,
+                        help="instead of minutes: the same number of steps (images) per variant")
     parser.add_argument("--output", default="build/ablation")
     parser.add_argument("--parallel", type=int, default=2, help="trainings at a time")
     parser.add_argument("--n-test", type=int, default=32, help="test-split frames to score")
@@ -96,9 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
-    train_all(args.variants, output, args.budget_minutes, args.parallel)
+    budget = ({"max_steps": args.budget_steps, "time_budget_minutes": 0} if args.budget_steps
+              else {"time_budget_minutes": args.budget_minutes})
+    train_all(args.variants, output, budget, args.parallel)
     rows = score_all(args.variants, output, args.n_test)
-    setup = {"budget_minutes": args.budget_minutes, "parallel": args.parallel,
+    setup = {"budget": budget, "parallel": args.parallel,
              "n_test": args.n_test, "cpu": platform.processor() or platform.machine(),
              "cpu_count": os.cpu_count(), "torch_threads_per_run": 1}
     (output / "ablation.json").write_text(json.dumps({"setup": setup, "rows": rows}, indent=2))

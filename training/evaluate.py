@@ -12,12 +12,14 @@ predicted depth | AbsRel error | GT OB | predicted OB | side views of the point 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+from scipy import ndimage
 from tqdm import tqdm
 
 from modot_ros import report
@@ -91,12 +93,12 @@ class _Scores:
         return out
 
 
-def _side(pred_depth: np.ndarray | None, frame: dict, title: str, zr) -> np.ndarray:
+def _side(pred_depth: np.ndarray | None, frame: dict, title: str, zr, yr) -> np.ndarray:
     h = frame["rgb"].shape[0]
     depth = pred_depth if pred_depth is not None else np.full_like(frame["depth"], np.nan)
     xyz = backproject(depth, frame["intrinsics"])
     return report.point_cloud_side_view(xyz, frame["rgb"], width=int(h * 1.33), height=h,
-                                        title=title, z_range=zr)
+                                        title=title, z_range=zr, y_range=yr)
 
 
 def save_frame_panel(path: Path, frame: dict, pred: Prediction, other: Prediction | None,
@@ -108,21 +110,24 @@ def save_frame_panel(path: Path, frame: dict, pred: Prediction, other: Predictio
     depth = pred.depth if pred.depth is not None else np.full_like(gt, np.nan)
     err = np.abs(depth - gt) / gt
     zr = (0.0, hi * 1.1)
+    gt_y = backproject(gt, frame["intrinsics"])[..., 1]
+    yr = (-float(np.nanmax(gt_y)) - 0.2, -float(np.nanmin(gt_y)) + 0.2)  # both clouds, same axes
     other_depth = other.depth if other is not None else pred.depth_mean
     columns = [("RGB", frame["rgb"]), ("GT depth", report.colorize_depth(gt, lo, hi)),
                ("predicted depth", report.colorize_depth(depth, lo, hi)),
                ("AbsRel error (0-0.3)", report.colorize_depth(np.clip(err, 0, 0.3), 0, 0.3,
                                                               cmap="magma")),
-               ("GT OB", frame["boundary"].astype(np.float32)),
+               # dilated for display only: 1-px lines vanish when the panel is scaled down
+               ("GT OB", ndimage.binary_dilation(frame["boundary"]).astype(np.float32)),
                ("predicted OB", pred.boundary if pred.boundary is not None else blank),
-               (f"cloud: {labels[0]}", _side(pred.depth, frame, labels[0], zr)),
-               (f"cloud: {labels[1]}", _side(other_depth, frame, labels[1], zr))]
+               ("side view", _side(pred.depth, frame, labels[0], zr, yr)),
+               ("side view", _side(other_depth, frame, labels[1], zr, yr))]
     return report.save_panel(path, columns)
 
 
 def evaluate_checkpoint(checkpoint: str | Path, frames: list[dict], output: str | Path | None = None,
                         panels: int = 3, compare: str | Path | None = None,
-                        label: str = "model") -> dict[str, float]:
+                        label: str = "model", compare_label: str = "compare") -> dict[str, float]:
     """Metrics of ``checkpoint`` on ``frames``; with ``output``, also tables and pictures."""
     estimator = DepthBoundaryEstimator.from_checkpoint(checkpoint, device="cpu", warmup=0)
     other = DepthBoundaryEstimator.from_checkpoint(compare, device="cpu", warmup=0) if compare else None
@@ -138,11 +143,29 @@ def evaluate_checkpoint(checkpoint: str | Path, frames: list[dict], output: str 
         report.write_markdown_table([{"model": label} | summary], out / "metrics.md")
         if scores.boundary.n_images:
             report.plot_pr_curve(out / "ob_pr_curve.png", {label: scores.boundary.result()})
-        labels = (label, "compare" if other else f"{label} mean read-out")
+        labels = (label, compare_label if other else f"{label} mean read-out")
         for i in range(min(panels, len(frames))):
             o = other.predict(frames[i]["rgb"], frames[i]["intrinsics"]) if other else None
             save_frame_panel(out / f"panel_{i:02d}.png", frames[i], preds[i], o, labels)
     return summary
+
+
+def plot_run(run: str | Path, path: str | Path) -> Path:
+    """Training curves of a run directory (train.csv loss terms, val.csv monitors) as one PNG."""
+    run = Path(run)
+    series: dict[str, np.ndarray] = {}
+    for name, keys in (("train.csv", ("total", "depth_nll", "depth_silog", "ob_bce", "obdcl")),
+                       ("val.csv", ("abs_rel", "delta1", "ob_f1_tol1"))):
+        if not (run / name).is_file():
+            continue
+        with open(run / name) as handle:
+            rows = list(csv.DictReader(handle))
+        for key in keys:
+            if rows and key in rows[0]:
+                steps = np.array([float(r["step"]) for r in rows])
+                values = np.array([float(r[key]) if r[key] else np.nan for r in rows])
+                series[f"{name[:-4]} {key}"] = np.interp(np.arange(1, steps.max() + 1), steps, values)
+    return report.plot_series(path, series, xlabel="step", ylabel="value", title=f"run {run.name}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,13 +176,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="report directory")
     parser.add_argument("--cache", help="frame cache (default build/cache/SPLIT_240x320.pt)")
     parser.add_argument("--compare", help="second checkpoint for the point-cloud side view")
+    parser.add_argument("--compare-label", default="compare", help="its title in the panels")
     parser.add_argument("--panels", type=int, default=3, help="PNG panels to write")
     parser.add_argument("--label", default="model", help="row label in the table")
+    parser.add_argument("--run", help="also plot this run directory's training curves")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     frames = split_frames(args.split, args.n, args.cache)
     summary = evaluate_checkpoint(args.checkpoint, frames, args.output, args.panels, args.compare,
-                                  args.label)
+                                  args.label, args.compare_label)
+    if args.run:
+        plot_run(args.run, Path(args.output) / "training_curves.png")
     print(report.write_markdown_table([{"model": args.label} | summary]))
     return 0
 

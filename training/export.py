@@ -11,7 +11,9 @@ onnxruntime's outputs are compared with torch's before the export is reported as
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import sys
 from pathlib import Path
 
@@ -51,6 +53,19 @@ def export_runtime(source: str | Path, target: str | Path, *, half: bool = True,
                     metrics=ckpt.metrics | (metrics or {}))
     os.replace(tmp, target)
     return target
+
+
+def provenance(command: str | None = None) -> dict[str, str | int]:
+    """Command, hardware and software of the run, for the checkpoint's record."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"command": command or "", "cpu": cpu, "cpu_count": os.cpu_count() or 0,
+            "torch": str(torch.__version__), "python": platform.python_version()}
 
 
 def export_from_run(run: str | Path, target: str | Path, *, half: bool = True) -> Path:
@@ -103,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runtime", help="write a runtime checkpoint here")
     parser.add_argument("--half", action="store_true", help="fp16 weight storage")
     parser.add_argument("--onnx", help="write an ONNX model here and check onnxruntime parity")
+    parser.add_argument("--test-metrics", help="metrics.json of training.evaluate to store as 'test'")
+    parser.add_argument("--command", help="training command line to record in the checkpoint")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if args.from_run and not args.runtime:
@@ -112,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"runtime checkpoint: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     elif args.runtime:
         load_checkpoint(args.checkpoint)  # clear error for a wrong file before any work
-        path = export_runtime(args.checkpoint, args.runtime, half=args.half)
+        metrics = {"test": json.loads(Path(args.test_metrics).read_text())} if args.test_metrics else {}
+        path = export_runtime(args.checkpoint, args.runtime, half=args.half, metrics=metrics,
+                              extra_training={"provenance": provenance(args.command)})
         print(f"runtime checkpoint: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     if args.onnx:
         errors = export_onnx(args.runtime or args.checkpoint, args.onnx)
