@@ -24,7 +24,9 @@ import torch
 
 from modot_ros import report
 from modot_ros.checkpoint import load_checkpoint
+from training.config import load_config
 from training.evaluate import evaluate_checkpoint, split_frames
+from training.trainer_data import ensure_cache
 
 BASE = "training/configs/ablation_base.yaml"
 VARIANTS: dict[str, list[str]] = {
@@ -99,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
+    data = load_config(BASE).data  # the frame caches every variant reads (rendered once)
+    ensure_cache(data.train_cache, "train", 400, (-3, 3))
+    ensure_cache(data.val_cache, "val", 24, ())
     budget = ({"max_steps": args.budget_steps, "time_budget_minutes": 0} if args.budget_steps
               else {"time_budget_minutes": args.budget_minutes})
     train_all(args.variants, output, budget, args.parallel)

@@ -79,6 +79,12 @@ def render_cache(path: str | Path, split: str, n: int, height: int = 240, width:
     return path
 
 
+def ensure_cache(path: str | Path, split: str, n: int, source_offsets: tuple[int, ...]) -> Path:
+    """Render the cache at ``path`` (320x240) unless it exists; returns the path."""
+    path = Path(path)
+    return path if path.is_file() else render_cache(path, split, n, source_offsets=source_offsets)
+
+
 def load_cache(path: str | Path) -> dict:
     """Read a cache written by ``render_cache`` (weights_only: plain tensors and lists)."""
     path = Path(path)
