@@ -16,13 +16,6 @@ import numpy as np
 TILE_WIDTH = 320
 
 
-def colorize(values: np.ndarray, lo: float, hi: float, colormap: int = cv2.COLORMAP_TURBO) -> np.ndarray:
-    """(H, W) float -> (H, W, 3) uint8 RGB; NaN black."""
-    norm = np.clip((np.nan_to_num(values, nan=lo) - lo) / max(hi - lo, 1e-9), 0, 1)
-    rgb = cv2.applyColorMap((norm * 255).astype(np.uint8), colormap)[..., ::-1]
-    return np.where(np.isfinite(values)[..., None], rgb, 0).astype(np.uint8)
-
-
 def colorize_depth(depth: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     """Turbo on inverse depth (near = red), range from ``reference`` (e.g. ground truth) if given."""
     source = reference if reference is not None and np.isfinite(reference).any() else depth
@@ -30,7 +23,7 @@ def colorize_depth(depth: np.ndarray, reference: np.ndarray | None = None) -> np
     if not np.isfinite(inverse).any():
         return np.zeros(depth.shape + (3,), np.uint8)
     lo, hi = np.nanpercentile(inverse, [2, 98])
-    return colorize(1.0 / depth, lo, hi)
+    return report.colorize(1.0 / depth, lo, hi)
 
 
 def _tile(image: np.ndarray, label: str) -> np.ndarray:
@@ -43,10 +36,10 @@ def _tile(image: np.ndarray, label: str) -> np.ndarray:
 
 def frame_panel(result: Any) -> np.ndarray:
     """RGB panel: input | depth | OB | confidence; a second row with ground truth and error if any."""
-    gray = lambda a: colorize(a, 0.0, 1.0, cv2.COLORMAP_BONE) if a is not None else None  # noqa: E731
+    gray = lambda a: report.colorize(a, 0.0, 1.0, "bone") if a is not None else None  # noqa: E731
     top = [(result.rgb, f"input #{result.index}"), (colorize_depth(result.depth, result.gt_depth), "depth"),
            (gray(result.boundary), "occlusion boundary"),
-           (colorize(result.confidence, 0.0, 1.0, cv2.COLORMAP_VIRIDIS) if result.confidence is not None
+           (report.colorize(result.confidence, 0.0, 1.0, "viridis") if result.confidence is not None
             else None, "confidence")]
     rows = [[_tile(img, label) for img, label in top if img is not None]]
     if result.gt_depth is not None or result.gt_boundary is not None:
@@ -56,7 +49,7 @@ def frame_panel(result: Any) -> np.ndarray:
             depth = result.depth if result.depth.shape == result.gt_depth.shape else \
                 cv2.resize(result.depth, result.gt_depth.shape[::-1], interpolation=cv2.INTER_NEAREST)
             rel = np.abs(depth - result.gt_depth) / result.gt_depth
-            bottom.append(_tile(colorize(rel, 0.0, 0.3, cv2.COLORMAP_INFERNO), "abs rel error (0-0.3)"))
+            bottom.append(_tile(report.colorize(rel, 0.0, 0.3, "inferno"), "abs rel error (0-0.3)"))
         if result.gt_boundary is not None:
             bottom.append(_tile(gray(result.gt_boundary.astype(np.float32)), "ground-truth boundary"))
         rows.append(bottom)

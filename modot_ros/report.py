@@ -16,6 +16,19 @@ from matplotlib.figure import Figure
 _DPI = 100
 
 
+def colorize(values: np.ndarray, vmin: float, vmax: float, cmap: str = "turbo") -> np.ndarray:
+    """(H, W) scalar map -> (H, W, 3) uint8 RGB over [vmin, vmax] with a matplotlib colormap.
+
+    Non-finite values are black.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(values)
+    scaled = np.clip((np.where(ok, values, vmin) - vmin) / max(vmax - vmin, 1e-12), 0, 1)
+    rgb = (colormaps[cmap](scaled)[..., :3] * 255).astype(np.uint8)
+    rgb[~ok] = 0
+    return rgb
+
+
 def colorize_depth(depth: np.ndarray, vmin: float | None = None, vmax: float | None = None,
                    cmap: str = "turbo") -> np.ndarray:
     """(H, W) depth (or any scalar map) -> (H, W, 3) uint8 RGB; NaN / inf / <= 0 are black.
@@ -31,10 +44,7 @@ def colorize_depth(depth: np.ndarray, vmin: float | None = None, vmax: float | N
         vmin = float(np.percentile(depth[ok], 2)) if vmin is None else vmin
         vmax = float(np.percentile(depth[ok], 98)) if vmax is None else vmax
     vmin, vmax = (0.0 if vmin is None else vmin), (1.0 if vmax is None else vmax)
-    scaled = np.clip((np.where(ok, depth, vmin) - vmin) / max(vmax - vmin, 1e-12), 0, 1)
-    rgb = (colormaps[cmap](scaled)[..., :3] * 255).astype(np.uint8)
-    rgb[~ok] = 0
-    return rgb
+    return colorize(np.where(ok, depth, np.nan), vmin, vmax, cmap)
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:

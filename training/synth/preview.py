@@ -7,16 +7,16 @@ import cv2
 import numpy as np
 import torch
 
+from modot_ros import report
+
 
 def colorize_depth(depth: np.ndarray, max_depth: float | None = None) -> np.ndarray:
     """(H,W) metres, NaN invalid -> (H,W,3) uint8 RGB (turbo on inverse depth, invalid black)."""
     valid = np.isfinite(depth)
-    inv = np.where(valid, 1.0 / np.maximum(depth, 1e-3), 0.0)
-    lo = 1.0 / (max_depth or (np.nanmax(depth) if valid.any() else 1.0))
-    hi = inv[valid].max() if valid.any() else 1.0
-    norm = np.clip((inv - lo) / max(hi - lo, 1e-6), 0, 1)
-    col = cv2.applyColorMap((norm * 255).astype(np.uint8), cv2.COLORMAP_TURBO)[..., ::-1]
-    return np.where(valid[..., None], col, 0).astype(np.uint8)
+    if not valid.any():
+        return np.zeros(depth.shape + (3,), np.uint8)
+    inverse = 1.0 / np.maximum(depth, 1e-3)
+    return report.colorize(inverse, 1.0 / (max_depth or np.nanmax(depth)), float(np.nanmax(inverse)))
 
 
 def colorize_instances(inst: np.ndarray) -> np.ndarray:
