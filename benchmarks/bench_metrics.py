@@ -8,7 +8,7 @@ from scipy import ndimage
 from skimage.morphology import thin as skimage_thin
 
 from benchmarks.harness import benchmark, timeit
-from modot_ros.metrics import BoundaryEvaluator, boundary_nms, depth_metrics, thin
+from modot_ros.evaluation import BoundaryEvaluator, boundary_nms, depth_metrics, thin
 
 
 def _frames(n: int, height: int, width: int, seed: int = 0):

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores
 
-from modot_ros.bag_eval import evaluate_bag, main
-from modot_ros.bag_io import open_bag
+from modot_ros.evaluation.bag_evaluation import evaluate_bag, main
+from modot_ros.bags.io import open_bag
 from modot_ros.inference import Prediction
-from modot_ros.messages import camera_info_to_intrinsics, image_to_depth_metres
+from modot_ros.pipeline.messages import camera_info_to_intrinsics, image_to_depth_metres
 from tests.bag_cases import HEIGHT, WIDTH, case_boundary, case_depth, write_case_bag
 
 
@@ -91,7 +91,7 @@ def test_millimetre_ground_truth_and_humble_sqlite_bag(tmp_path):
 
 def test_real_estimator_runs_through_the_cli_with_ply_export(tmp_path, monkeypatch):
     """The real estimator (random weights) goes through the CLI; a PLY of the chosen frame appears."""
-    from modot_ros import bag_eval
+    from modot_ros.evaluation import bag_evaluation as bag_eval
     from modot_ros.config import ModelConfig
     from modot_ros.inference import DepthBoundaryEstimator
 
@@ -147,7 +147,7 @@ def test_unsupported_image_encoding_is_named(tmp_path, capsys):
 def test_size_mismatch_midway_keeps_earlier_frames(tmp_path, capsys):
     """Ground truth of the wrong size at frame 3: exit 2 naming it, frames 0-2 stay in the report."""
     bag = write_case_bag(tmp_path / "in", n=5, bad_from=3)
-    from modot_ros import bag_eval
+    from modot_ros.evaluation import bag_evaluation as bag_eval
 
     real = bag_eval.load_predictor
     bag_eval.load_predictor = lambda *a, **k: ScaledTruth()

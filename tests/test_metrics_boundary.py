@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from skimage.morphology import thin as skimage_thin
 
-from modot_ros.metrics import BoundaryEvaluator, boundary_nms, match_counts, thin
+from modot_ros.evaluation import BoundaryEvaluator, boundary_nms, match_counts, thin
 
 
 def _rectangle_outline(shape=(96, 128), top=20, left=25, bottom=70, right=100):

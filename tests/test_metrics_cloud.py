@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from modot_ros.metrics import chamfer_fscore, flying_pixel_rate
+from modot_ros.evaluation import chamfer_fscore, flying_pixel_rate
 
 
 def _two_planes():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from modot_ros.metrics import DepthAccumulator, abs_rel_by_distance, depth_metrics
+from modot_ros.evaluation import DepthAccumulator, abs_rel_by_distance, depth_metrics
 
 
 def _gt(shape=(48, 64)):

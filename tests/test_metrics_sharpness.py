@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from modot_ros.metrics import depth_boundary_error, depth_edges
+from modot_ros.evaluation import depth_boundary_error, depth_edges
 
 
 def _step(col, shape=(48, 64)):

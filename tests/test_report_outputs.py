@@ -3,8 +3,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from modot_ros import report
-from modot_ros.metrics import BoundaryEvaluator, abs_rel_by_distance
+from modot_ros.evaluation import plots as report
+from modot_ros.evaluation import BoundaryEvaluator, abs_rel_by_distance
 
 
 def test_colorize_depth_blacks_out_invalid():

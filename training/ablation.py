@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from modot_ros import report
+from modot_ros.evaluation import plots as report
 from modot_ros.checkpoint import load_checkpoint
 from training.config import load_config
 from training.evaluate import evaluate_checkpoint, split_frames

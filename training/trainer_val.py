@@ -1,7 +1,7 @@
 """Quick validation during training: depth and OB monitors on full validation frames.
 
 These are training monitors (cheap, torch); the reported test numbers come from
-``training.evaluate`` with the shared ``modot_ros.metrics`` module.
+``training.evaluate`` with the shared ``modot_ros.evaluation`` module.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Offline evaluation of a rosbag2 without ROS: ``modot-eval-bag BAG --output DIR``.
 
 Runs the estimator on every frame (batched, CUDA when present), writes an output bag with the
-node's topics (``modot_ros.frame_outputs``, so it replays into RViz like the live node), the
-metrics report (``modot_ros.eval_report``) and optional PLY clouds. A bad bag or a fault in the
+node's topics (``modot_ros.pipeline.frame_outputs``, so it replays into RViz like the live node), the
+metrics report (``modot_ros.evaluation.bag_report``) and optional PLY clouds. A bad bag or a fault in the
 middle gives one line on stderr and exit status 2; frames evaluated before it stay in the report.
 """
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any, Iterable, Iterator, Protocol, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from modot_ros.bag_io import BagError, BagWriter, Frame, iter_frames, open_bag, select_topics, typestore_for
+from modot_ros.bags.io import BagError, BagWriter, Frame, iter_frames, open_bag, select_topics, typestore_for
 from modot_ros.checkpoint import CheckpointError
-from modot_ros.eval_report import EvaluationReport, FrameResult
-from modot_ros.frame_outputs import OutputOptions, compute_frame_arrays, frame_messages, rosbags_message_types
+from modot_ros.evaluation.bag_report import EvaluationReport, FrameResult
+from modot_ros.pipeline.frame_outputs import OutputOptions, compute_frame_arrays, frame_messages, rosbags_message_types
 from modot_ros.geometry import CameraIntrinsics, backproject
-from modot_ros.messages import intrinsics_to_camera_info
-from modot_ros.ply import write_ply
+from modot_ros.pipeline.messages import intrinsics_to_camera_info
+from modot_ros.pipeline.ply import write_ply
 
 
 class Predictor(Protocol):

@@ -1,14 +1,14 @@
 """Pictures of an evaluation: per-frame panels and summary plots.
 
 Panels are built in memory (kept for the best/worst frames); plots use the shared
-``modot_ros.report`` helpers.
+``modot_ros.evaluation.plots`` helpers.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from modot_ros import report
+from modot_ros.evaluation import plots as report
 
 import cv2
 import numpy as np
@@ -62,7 +62,7 @@ def frame_panel(result: Any) -> np.ndarray:
 
 
 def write_plots(summary: dict, folder: Path) -> list[str]:
-    """Per-frame error over time, error vs distance, OB precision-recall (``modot_ros.report``)."""
+    """Per-frame error over time, error vs distance, OB precision-recall (``modot_ros.evaluation.plots``)."""
     frames, written = summary["per_frame"], []
     named = (("abs_rel", "AbsRel"), ("ob_best_f", "OB best F"), ("flying_rate", "flying-pixel rate"))
     series = {label: np.array([f.get(key, np.nan) for f in frames], float)

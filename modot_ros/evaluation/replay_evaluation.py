@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from modot_ros.bag_io import BagError, TopicSelection, iter_frames, iter_groups, open_bag
-from modot_ros.eval_report import EvaluationReport, FrameResult
+from modot_ros.bags.io import BagError, TopicSelection, iter_frames, iter_groups, open_bag
+from modot_ros.evaluation.bag_report import EvaluationReport, FrameResult
 from modot_ros.geometry import backproject
-from modot_ros.messages import camera_info_to_intrinsics, image_to_array, image_to_depth_metres
-from modot_ros.ply import write_ply
+from modot_ros.pipeline.messages import camera_info_to_intrinsics, image_to_array, image_to_depth_metres
+from modot_ros.pipeline.ply import write_ply
 
 OUTPUT_ROLES = {"depth": "depth/image", "info": "depth/camera_info", "boundary": "occlusion/boundary",
                 "confidence": "depth/confidence"}

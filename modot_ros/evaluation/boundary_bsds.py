@@ -21,7 +21,7 @@ import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import maximum_flow
 
-from modot_ros.metrics.thinning import thin
+from modot_ros.evaluation.thinning import thin
 
 
 def _conv_tri(image: np.ndarray, radius: int) -> np.ndarray:

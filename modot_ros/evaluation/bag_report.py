@@ -3,7 +3,7 @@
 ``EvaluationReport.add`` scores one frame (depth metrics with optional per-frame median
 alignment, OB counts for ODS/OIS/AP, boundary error, flying pixels, error vs distance) and keeps
 PNG panels of the best and worst frames; ``write`` puts metrics.json, report.md, report.html,
-plots/*.png and panels/*.png into a folder. Metric definitions live in ``modot_ros.metrics``
+plots/*.png and panels/*.png into a folder. Metric definitions live in ``modot_ros.evaluation``
 (shared with training evaluation); this module only applies them frame by frame.
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from modot_ros.eval_figures import frame_panel, write_plots
-from modot_ros.eval_markdown import write_markdown_and_html
+from modot_ros.evaluation.frame_panels import frame_panel, write_plots
+from modot_ros.evaluation.report_markdown import write_markdown_and_html
 from modot_ros.geometry import CameraIntrinsics
-from modot_ros.metrics import (BoundaryEvaluator, abs_rel_by_distance, depth_boundary_error, depth_edges,
+from modot_ros.evaluation import (BoundaryEvaluator, abs_rel_by_distance, depth_boundary_error, depth_edges,
                                depth_metrics, flying_pixel_rate)
 
 
