@@ -109,7 +109,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     payload = _read(path)
     try:
-        config = ModelConfig.from_dict(payload["model_config"])
+        # Checkpoints written before depth_param existed used the inverse-linear means.
+        config = ModelConfig.from_dict({"depth_param": "inverse_linear"} | payload["model_config"])
     except (ConfigError, TypeError) as error:
         raise CheckpointError(path, f"incompatible model config: {error}") from error
     state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}

@@ -39,6 +39,10 @@ def invalidate_out_of_range(depth_m: np.ndarray, min_depth: float, max_depth: fl
 
 
 def valid_depth_mask(depth_m: np.ndarray) -> np.ndarray:
-    """True where a metric depth is a usable measurement (finite and positive)."""
+    """True where a metric depth is a usable measurement (finite and positive).
+
+    Written with comparisons only (NaN compares False), so numpy arrays and torch tensors alike
+    get a boolean mask of their own kind.
+    """
     with np.errstate(invalid="ignore"):
-        return np.isfinite(depth_m) & (depth_m > 0)
+        return (depth_m > 0) & (depth_m < float("inf"))

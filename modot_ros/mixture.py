@@ -14,6 +14,7 @@ interpolate a read-out depth (that re-creates ramps and flying pixels at boundar
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -38,21 +39,49 @@ def inverse_depth_range(min_depth: float, max_depth: float) -> tuple[float, floa
     return 1.0 / max_depth, 1.0 / min_depth
 
 
-def activate(raw: torch.Tensor, min_depth: float, max_depth: float) -> torch.Tensor:
+def _log_depth(x: torch.Tensor, min_depth: float, max_depth: float) -> torch.Tensor:
+    lo, hi = math.log(min_depth), math.log(max_depth)
+    return lo + (hi - lo) * torch.sigmoid(x)
+
+
+def activate(raw: torch.Tensor, min_depth: float, max_depth: float,
+             param: str = "log_depth") -> torch.Tensor:
     """Map raw head channels (5 mixture or 1 regression) to parameters, always in fp32.
 
-    mu = lo + (hi - lo) * sigmoid(x) in [1/max_depth, 1/min_depth]; sigma = exp(clamp(x));
-    w_1 = sigmoid(x).
+    ``param="log_depth"``: ln z = ln min + (ln max - ln min) * sigmoid(x), mu = 1 / z, and the
+    raw std is a *relative* (log-depth) std s = exp(clamp(x)), stored as sigma = s * mu (the
+    delta method: d(1/z) = (1/z) d ln z). Near and far depths get the same gradient per logit.
+    ``param="inverse_linear"``: mu = lo + (hi - lo) * sigmoid(x) in [1/max_depth, 1/min_depth]
+    and sigma = exp(clamp(x)) in inverse depth (the weights shipped before log_depth).
+    Both: w_1 = sigmoid(x).
     """
     raw = raw.float()  # sigma^2 underflows in fp16: activations and read-outs stay fp32
-    lo, hi = inverse_depth_range(min_depth, max_depth)
-    if raw.shape[1] == 1:
-        return lo + (hi - lo) * torch.sigmoid(raw)
-    if raw.shape[1] != 5:
+    if raw.shape[1] not in (1, 5):
         raise ValueError(f"depth head must have 1 or 5 channels, got {raw.shape[1]}")
-    mu = lo + (hi - lo) * torch.sigmoid(raw[:, 0:2])
+    means = raw[:, 0:1] if raw.shape[1] == 1 else raw[:, 0:2]
+    if param == "log_depth":
+        mu = torch.exp(-_log_depth(means, min_depth, max_depth))
+    elif param == "inverse_linear":
+        lo, hi = inverse_depth_range(min_depth, max_depth)
+        mu = lo + (hi - lo) * torch.sigmoid(means)
+    else:
+        raise ValueError(f"unknown depth parametrisation {param!r}; use log_depth or inverse_linear")
+    if raw.shape[1] == 1:
+        return mu
     sigma = torch.exp(raw[:, 2:4].clamp(*LOG_SIGMA_RANGE))
+    if param == "log_depth":
+        sigma = sigma * mu
     return torch.cat([mu, sigma, torch.sigmoid(raw[:, 4:5])], dim=1)
+
+
+def mean_logit(depth: float, min_depth: float, max_depth: float, param: str = "log_depth") -> float:
+    """The raw mean channel value whose activation is ``depth`` (for initialising head biases)."""
+    if param == "log_depth":
+        p = (math.log(depth) - math.log(min_depth)) / (math.log(max_depth) - math.log(min_depth))
+    else:
+        lo, hi = inverse_depth_range(min_depth, max_depth)
+        p = (1.0 / depth - lo) / (hi - lo)
+    return math.log(p / (1.0 - p))
 
 
 def resize_params(params: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

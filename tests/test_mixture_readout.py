@@ -24,16 +24,35 @@ def test_step_edge_stays_a_step_after_upsampling_parameters():
     assert ((blurred > 1.01) & (blurred < 3.99)).any()
 
 
-def test_activation_ranges():
+@pytest.mark.parametrize("param", ["log_depth", "inverse_linear"])
+def test_activation_ranges(param):
     """Means must stay inside the configured depth range; sigma > 0; weight in (0, 1)."""
     raw = torch.randn(2, 5, 6, 7) * 50
-    p = mixture.activate(raw, min_depth=0.1, max_depth=20.0)
+    p = mixture.activate(raw, min_depth=0.1, max_depth=20.0, param=param)
     assert p.dtype == torch.float32
-    assert (p[:, :2] >= 1 / 20.0).all() and (p[:, :2] <= 1 / 0.1).all()
+    assert (p[:, :2] >= 1 / 20.0 * (1 - 1e-6)).all() and (p[:, :2] <= 1 / 0.1 * (1 + 1e-6)).all()
     assert (p[:, 2:4] > 0).all() and ((p[:, 4] >= 0) & (p[:, 4] <= 1)).all()
     assert mixture.activate(torch.zeros(1, 1, 2, 2), 0.1, 20.0).shape == (1, 1, 2, 2)
     with pytest.raises(ValueError, match="1 or 5"):
         mixture.activate(torch.zeros(1, 3, 2, 2), 0.1, 20.0)
+
+
+def test_log_depth_means_have_even_gradients_near_and_far():
+    """log_depth: d ln z / d logit is the same at 0.5 m and 20 m (no sigmoid tail far away)."""
+    grads = []
+    for depth in (0.5, 20.0):
+        x = torch.tensor([[[[mixture.mean_logit(depth, 0.05, 150.0)]]]], requires_grad=True)
+        raw = torch.cat([x, x, torch.zeros(1, 3, 1, 1)], 1)
+        mu = mixture.activate(raw, 0.05, 150.0)[:, 0]
+        np.testing.assert_allclose(1.0 / mu.item(), depth, rtol=1e-5)
+        (-torch.log(mu)).sum().backward()  # ln z
+        grads.append(x.grad.item())
+    assert 0.5 < grads[0] / grads[1] < 2.0
+    # The raw std is relative: sigma_inv / mu is the same at any depth for the same raw value.
+    raw = torch.tensor([-2.0, 2.0, -3.0, -3.0, 0.0]).view(1, 5, 1, 1)
+    p = mixture.activate(raw, 0.05, 150.0)
+    np.testing.assert_allclose((p[:, 2] / p[:, 0]).item(), np.exp(-3.0), rtol=1e-5)
+    np.testing.assert_allclose((p[:, 3] / p[:, 1]).item(), np.exp(-3.0), rtol=1e-5)
 
 
 def test_fp16_raw_channels_give_fp32_parameters():

@@ -58,7 +58,7 @@ def _batch(b=2, h=32, w=48):
 @pytest.mark.parametrize("variant,head,expected", [
     ("depth", "regression", {"depth_silog"}), ("boundary", "mixture", {"ob_bce"}),
     ("joint", "regression", {"depth_silog", "ob_bce", "obdcl"}),
-    ("modot", "mixture", {"depth_nll", "ob_bce", "obdcl"})])
+    ("modot", "mixture", {"depth_nll", "depth_readout", "depth_assignment", "ob_bce", "obdcl"})])
 def test_loss_terms_per_variant(variant, head, expected):
     """Each ablation variant is trained with the loss terms its task needs, no more."""
     cfg = ModelConfig(**{**TINY_MODEL, "decoder_channels": (16,) * 4, "variant": variant,

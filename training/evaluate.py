@@ -1,4 +1,4 @@
-"""Evaluate a checkpoint on a held-out synthetic split with the shared ``modot_ros.metrics``.
+"""Evaluate a checkpoint on a held-out synthetic split with the shared ``modot_ros.evaluation``.
 
     python -m training.evaluate --checkpoint modot_ros/weights/modot_lite0.pt --split test \
         --n 64 --output build/eval/lite0 [--compare OTHER.pt]
@@ -22,10 +22,10 @@ import torch
 from scipy import ndimage
 from tqdm import tqdm
 
-from modot_ros import report
+from modot_ros.evaluation import plots as report
 from modot_ros.geometry import CameraIntrinsics, backproject
 from modot_ros.inference import DepthBoundaryEstimator, Prediction
-from modot_ros.metrics import (BoundaryEvaluator, DepthAccumulator, chamfer_fscore,
+from modot_ros.evaluation import (BoundaryEvaluator, DepthAccumulator, chamfer_fscore,
                                depth_boundary_error, flying_pixel_rate)
 from training.trainer_data import load_cache, render_cache
 

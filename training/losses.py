@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal, NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
 
+from modot_ros import depth_units
 from training.photometric import (  # noqa: F401  (re-exported for one import site)
     PhotometricConfig,
     depth_photometric_loss,
@@ -27,6 +28,7 @@ from training.photometric import (  # noqa: F401  (re-exported for one import si
 )
 
 ObdclForm = Literal["original", "improved"]
+MIXTURE_LOSSES = ("assigned", "nll")
 # Side weights (side0..side3, final) for synthetic data, modot.md §2 table.
 DEFAULT_SIDE_WEIGHTS: tuple[float, ...] = (0.1, 0.3, 0.3, 0.5, 2.3)
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -51,10 +53,21 @@ class LossConfig:
         (§2.2: 1.1 Hypersim/NYUD, 1.7 OB-FUTURE).
     obdcl_weight: multiplier on the OBDCL total (the 0.1 inner weights are in obdcl_loss).
     obdcl_form: "original" reproduces §2.3; "improved" applies the §8.6 fixes.
-    obdcl_smooth: include the off-boundary smoothness term (off for Hypersim in §2).
+    obdcl_smooth: include the off-boundary smoothness term (off for Hypersim in §2). It is not
+        edge-aware (it smooths across texture and any unlabelled depth edge), so it is off.
     obdcl_saturation: jump size at which the discontinuity penalty vanishes; None = 1 depth
         unit for "original", 0.1 log-depth (about 10 % relative jump) for "improved".
     obdcl_start_step: training step from which OBDCL is switched on (§2, §8.5).
+    ob_start_step: training step from which the OB branch is trained (BCE on) and run in the
+        forward pass: depth first, then joint. Before it only the depth loss trains.
+    mixture_loss: "assigned" (explicit near/far component assignment, see
+        ``assigned_mixture_loss``) or "nll" (the plain mixture NLL, which collapses to one
+        component: kept for comparison).
+    readout_weight: weight of the log-depth (SILog) term on the component the read-out should
+        pick; its variance focus is ``variance_focus``.
+    assignment_weight: weight of the BCE that trains w_1 toward the GT assignment.
+    edge_window: window (px, odd) in which a pixel's near and far surfaces are looked up.
+    edge_jump: depth ratio between 4-neighbours that marks a depth edge for the assignment.
     photometric: options of the self-supervised mixture photometric loss.
 
     """
@@ -67,9 +80,15 @@ class LossConfig:
     bce_neg_lambda: float = 1.1
     obdcl_weight: float = 1.0
     obdcl_form: ObdclForm = "improved"
-    obdcl_smooth: bool = True
+    obdcl_smooth: bool = False
     obdcl_saturation: float | None = None
     obdcl_start_step: int = 0
+    ob_start_step: int = 0
+    mixture_loss: str = "assigned"
+    readout_weight: float = 1.0
+    assignment_weight: float = 1.0
+    edge_window: int = 5
+    edge_jump: float = 1.1
     photometric: PhotometricConfig = PhotometricConfig()
 
     def __post_init__(self) -> None:
@@ -77,6 +96,11 @@ class LossConfig:
             raise LossInputError(f"variance_focus={self.variance_focus} must be in [0, 1]")
         if self.obdcl_form not in ("original", "improved"):
             raise LossInputError(f"obdcl_form={self.obdcl_form!r}; use 'original' or 'improved'")
+        if self.mixture_loss not in MIXTURE_LOSSES:
+            raise LossInputError(f"mixture_loss={self.mixture_loss!r}; use one of {MIXTURE_LOSSES}")
+        if self.edge_window < 3 or self.edge_window % 2 == 0 or self.edge_jump <= 1.0:
+            raise LossInputError(f"edge_window={self.edge_window} must be odd >= 3 and "
+                                 f"edge_jump={self.edge_jump} > 1")
         if any(w < 0 for w in self.side_weights) or not self.side_weights:
             raise LossInputError(f"side_weights={self.side_weights} must be non-empty and >= 0")
 
@@ -87,8 +111,8 @@ def _check_4d(name: str, t: torch.Tensor) -> None:
 
 
 def valid_depth_mask(gt_depth: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-    """Boolean mask of usable GT pixels: finite, > 0, and inside ``valid`` when given."""
-    mask = torch.isfinite(gt_depth) & (gt_depth > 0)
+    """Boolean mask of usable GT pixels (``depth_units.valid_depth_mask``), within ``valid``."""
+    mask = depth_units.valid_depth_mask(gt_depth)
     if valid is not None:
         mask = mask & valid.to(torch.bool)
     return mask
@@ -277,3 +301,96 @@ def mixture_nll_loss(mu_inv: torch.Tensor, sigma_inv: torch.Tensor, weight: torc
     log_comp = log_w - 0.5 * z * z - torch.log(sigma) - 0.5 * _LOG_2PI
     nll = -torch.logsumexp(log_comp, dim=1)
     return nll[mask].mean()
+
+
+class EdgeSurfaces(NamedTuple):
+    """Per-pixel GT surfaces around depth edges (all (B,1,H,W)).
+
+    near, far: the closest and farthest valid GT depth in the window where ``band`` is set, the
+    pixel's own depth elsewhere. band: within ``window // 2`` px of a depth edge (a 4-neighbour
+    pair whose depth ratio exceeds ``jump``). own_near: the pixel's depth is closer (in log depth)
+    to ``near`` than to ``far`` (True off the band): the pixel lies on the occluding side.
+    """
+
+    near: torch.Tensor
+    far: torch.Tensor
+    band: torch.Tensor
+    own_near: torch.Tensor
+
+
+def edge_surfaces(gt_depth: torch.Tensor, window: int = 5, jump: float = 1.1) -> EdgeSurfaces:
+    """Near and far surface depths at GT depth edges (the targets of the mixture assignment)."""
+    _check_4d("gt_depth", gt_depth)
+    valid = valid_depth_mask(gt_depth)
+    log_z = torch.where(valid, torch.log(gt_depth.float().clamp_min(1e-6)), 0.0)
+    edge = torch.zeros_like(valid)
+    for dy, dx in ((0, 1), (1, 0)):
+        other = _shift(log_z, dy, dx, "replicate")
+        both = valid & _shift(valid.float(), dy, dx, "replicate").bool()
+        step = both & ((log_z - other).abs() > math.log(jump))
+        edge = edge | step | _shift(step.float(), -dy, -dx, "constant").bool()
+    pad = window // 2
+    band = F.max_pool2d(edge.float(), window, 1, pad).bool() & valid
+    inf = torch.full_like(log_z, float("inf"))
+    near = -F.max_pool2d(-torch.where(valid, log_z, inf), window, 1, pad)
+    far = F.max_pool2d(torch.where(valid, log_z, -inf), window, 1, pad)
+    near, far = torch.where(band, near, log_z), torch.where(band, far, log_z)
+    own_near = (log_z - near) <= (far - log_z)
+    return EdgeSurfaces(near.exp(), far.exp(), band, own_near)
+
+
+def _log_nll(log_target: torch.Tensor, log_mean: torch.Tensor, rel_sigma: torch.Tensor) -> torch.Tensor:
+    """Gaussian NLL in log depth (without the constant), per pixel."""
+    z = (log_target - log_mean) / rel_sigma
+    return 0.5 * z * z + torch.log(rel_sigma)
+
+
+def assigned_mixture_loss(params: torch.Tensor, gt_depth: torch.Tensor, variance_focus: float = 0.85,
+                          readout_weight: float = 1.0, assignment_weight: float = 1.0,
+                          window: int = 5, jump: float = 1.1,
+                          min_sigma: float = 1e-4) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Mixture loss with an explicit component assignment (SMD-Nets-style supervision, §6).
+
+    ``params`` (B,5,H,W) in inverse depth (``modot_ros.mixture`` layout), GT in the same space.
+    At depth edges (``edge_surfaces``) component 1 is assigned the near and component 2 the far
+    surface; elsewhere both are assigned the pixel's depth. The pixel's *own* component (1 on the
+    occluding side and off edges, 2 on the far side) regresses the pixel's depth, the other one
+    the other surface:
+
+    * ``nll``: Gaussian NLL of each component mean against its target in log depth, with the
+      relative std sigma_k / mu_k (this trains the std too);
+    * ``readout``: SILog (``variance_focus``) of the own component's depth: the depth the
+      dominant-mode read-out must give once the weight is right (keeps metric scale explicit);
+    * ``assignment``: BCE of w_1 toward "own component is 1", averaged separately over near-side
+      band, far-side band and off-band pixels so the rare far side is not out-voted.
+
+    A plain NLL lets one component explain every pixel (the collapse measured in
+    reference/model_experiments.md); the assignment gives each a role that the weight switches
+    between within one pixel, which is what makes the read-out sharp.
+    """
+    _check_4d("params", params)
+    if params.shape[1] != 5:
+        raise LossInputError(f"params must be a (B,5,H,W) mixture, got {tuple(params.shape)}")
+    s = edge_surfaces(gt_depth, window, jump)
+    mask = valid_depth_mask(gt_depth)
+    if not bool(mask.any()):
+        zero = _zero_like_graph(params)
+        return zero, {"nll": zero.detach(), "readout": zero.detach(), "assignment": zero.detach()}
+    params = params.float()
+    mu, sigma, w1 = params[:, 0:2], params[:, 2:4], params[:, 4:5]
+    log_mean = -torch.log(mu.clamp_min(1e-8))
+    rel_sigma = (sigma / mu.clamp_min(1e-8)).clamp_min(min_sigma)
+    log_gt = torch.log(torch.where(mask, gt_depth.float(), 1.0))
+    t1 = torch.where(s.own_near, log_gt, torch.log(s.near.clamp_min(1e-6)))
+    t2 = torch.where(s.own_near, torch.log(s.far.clamp_min(1e-6)), log_gt)
+    nll = (_log_nll(t1, log_mean[:, 0:1], rel_sigma[:, 0:1])
+           + _log_nll(t2, log_mean[:, 1:2], rel_sigma[:, 1:2]))[mask].mean() / 2
+    own = torch.where(s.own_near, mu[:, 0:1], mu[:, 1:2])
+    readout = silog_loss(1.0 / own.clamp_min(1e-8), gt_depth, variance_focus=variance_focus)
+    bce = F.binary_cross_entropy(w1.clamp(1e-6, 1 - 1e-6), s.own_near.float(), reduction="none")
+    groups = (mask & s.band & s.own_near, mask & s.band & ~s.own_near, mask & ~s.band)
+    parts = [bce[g].mean() for g in groups if bool(g.any())]
+    assignment = torch.stack(parts).mean()
+    total = nll + readout_weight * readout + assignment_weight * assignment
+    return total, {"nll": nll.detach(), "readout": readout.detach(),
+                   "assignment": assignment.detach()}

@@ -9,8 +9,10 @@ checkpoint ``OUTPUT/final.pt`` (``modot_ros.checkpoint`` format) is written.
 from __future__ import annotations
 
 import os
+import platform
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -57,14 +59,29 @@ def setup_distributed(device: str) -> Dist:
     return Dist(dist.get_rank(), world, resolved)
 
 
-def learning_rate(config: TrainConfig, step: int, elapsed_s: float) -> float:
-    """Polynomial decay over the run's progress: steps or the time budget, whichever is ahead."""
-    progress = step / config.schedule.max_steps
+def progress(config: TrainConfig, step: int, elapsed_s: float) -> float:
+    """Fraction of the run done: steps or the time budget, whichever is ahead (<= 1)."""
+    done = step / config.schedule.max_steps
     if config.schedule.time_budget_minutes > 0:
-        progress = max(progress, elapsed_s / (60.0 * config.schedule.time_budget_minutes))
+        done = max(done, elapsed_s / (60.0 * config.schedule.time_budget_minutes))
+    return min(done, 1.0)
+
+
+def learning_rate(config: TrainConfig, step: int, elapsed_s: float,
+                  anchor: tuple[float, float] | None = None) -> float:
+    """Polynomial decay from ``optim.lr`` to ``lr * lr_end_ratio`` over the run's progress.
+
+    ``anchor`` = (progress, lr) where a resumed run changed its schedule (a longer budget for a
+    new leg): the decay then continues from that LR over the remaining progress instead of
+    restarting from ``optim.lr``, so the LR is continuous across legs.
+    """
     o = config.optim
     end = o.lr * o.lr_end_ratio
-    return (o.lr - end) * (1.0 - min(progress, 1.0)) ** o.poly_power + end
+    p, start = progress(config, step, elapsed_s), o.lr
+    if anchor:
+        p0, start = anchor
+        p = (p - p0) / max(1.0 - p0, 1e-9)
+    return (start - end) * (1.0 - min(max(p, 0.0), 1.0)) ** o.poly_power + end
 
 
 def build_model(config: TrainConfig, device: torch.device) -> DepthBoundaryNet:
@@ -106,8 +123,9 @@ def train_step(model, batch: dict, optimizer, scaler, config: TrainConfig, step:
                device: torch.device) -> dict[str, torch.Tensor]:
     """Forward, loss, backward, clip, step; returns the detached loss terms."""
     amp = config.optim.amp and device.type == "cuda"
+    joint = step >= config.loss.ob_start_step  # depth first, then the OB branch joins
     with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
-        out = model(batch["rgb"])
+        out = model(batch["rgb"], with_boundary=joint)
     raw = model.module if isinstance(model, DistributedDataParallel) else model
     loss, terms = compose_loss(out, batch, raw.config, config.loss, config.run.supervision, step)
     optimizer.zero_grad(set_to_none=True)
@@ -121,10 +139,36 @@ def train_step(model, batch: dict, optimizer, scaler, config: TrainConfig, step:
     return terms
 
 
-def _resume(output: Path, config: TrainConfig, model, optimizer, scaler) -> tuple[int, float]:
+@dataclass
+class Progress:
+    """Where a run stands; saved with the resumable state."""
+
+    step: int = 0
+    elapsed: float = 0.0
+    anchor: tuple[float, float] | None = None
+    legs: list[dict] = field(default_factory=list)
+
+    def start_leg(self, config: TrainConfig, device: torch.device, world: int) -> None:
+        self.legs.append({"start_step": self.step, "end_step": self.step, "train_seconds": 0.0,
+                          "command": " ".join(sys.argv), "started": time.strftime("%Y-%m-%d %H:%M"),
+                          "hardware": f"{platform.processor() or platform.machine()}, "
+                                      f"{os.cpu_count()} cores, {device}, world {world}, "
+                                      f"{config.run.threads} threads",
+                          "max_steps": config.schedule.max_steps,
+                          "time_budget_minutes": config.schedule.time_budget_minutes})
+        self._leg_start = self.elapsed
+
+    def advance(self, seconds: float) -> None:
+        self.step += 1
+        self.elapsed += seconds
+        self.legs[-1].update(end_step=self.step,
+                             train_seconds=round(self.elapsed - self._leg_start, 1))
+
+
+def _resume(output: Path, config: TrainConfig, model, optimizer, scaler) -> Progress:
     state = load_state(output)
     if state is None:
-        return 0, 0.0
+        return Progress()
     saved = config_from_dict(state["config"])
     if saved.model != config.model:
         raise ResumeError(f"{output}/last.pt was trained with a different model config; "
@@ -134,7 +178,13 @@ def _resume(output: Path, config: TrainConfig, model, optimizer, scaler) -> tupl
     if state["scaler"]:
         scaler.load_state_dict(state["scaler"])
     torch.set_rng_state(state["torch_rng"])
-    return int(state["step"]), float(state["elapsed_s"])
+    run = Progress(int(state["step"]), float(state["elapsed_s"]),
+                   tuple(state.get("lr_anchor") or ()) or None, list(state.get("legs", [])))
+    if (saved.schedule, saved.optim) != (config.schedule, config.optim):
+        # A new leg with another budget: continue the LR from where it was, never restart it.
+        lr_now = learning_rate(saved, run.step, run.elapsed, run.anchor)
+        run.anchor = (progress(config, run.step, run.elapsed), lr_now)
+    return run
 
 
 def _stop(config: TrainConfig, elapsed_s: float, d: Dist) -> bool:
@@ -155,59 +205,85 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
     optimizer = _optimizer(model, config)
     scaler = torch.amp.GradScaler(d.device.type,
                                   enabled=config.optim.amp and d.device.type == "cuda")
-    step, elapsed = _resume(output, config, model, optimizer, scaler) if resume else (0, 0.0)
+    run = _resume(output, config, model, optimizer, scaler) if resume else Progress()
+    run.start_leg(config, d.device, d.world)
     train_ds, val_ds, described = _datasets(config)
-    net = DistributedDataParallel(model) if d.world > 1 else model
+    # The OB head sits idle during the depth-first phase: DDP must tolerate unused parameters.
+    net = (DistributedDataParallel(model, find_unused_parameters=config.loss.ob_start_step > 0)
+           if d.world > 1 else model)
     if d.main:
         save_config(config, output / "config.yaml")
-    log = RunLog(output / "train.csv", step, config.run.tensorboard) if d.main else None
-    val_log = RunLog(output / "val.csv", step, False) if d.main else None
-    bar = tqdm(total=config.schedule.max_steps, initial=step, disable=not d.main,
-               desc=f"train {output.name}", mininterval=5)
-    metrics, metrics_step = {}, -1
-    for batch in _loader(config, train_ds, step, d):
-        if _stop(config, elapsed, d):
+    logs = _Logs(output, run.step, config, d.main)
+    for batch in _loader(config, train_ds, run.step, d):
+        if _stop(config, run.elapsed, d):
             break
         started = time.perf_counter()
-        lr = learning_rate(config, step, elapsed)
+        lr = learning_rate(config, run.step, run.elapsed, run.anchor)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        terms = train_step(net, _to(batch, d.device), optimizer, scaler, config, step, d.device)
-        elapsed += time.perf_counter() - started
-        step += 1
-        bar.update(1)
-        if d.main and step % config.schedule.log_every == 0:
-            log.log(step, {k: v.item() for k, v in terms.items()} | {"lr": lr, "elapsed_s": elapsed})
-            bar.set_postfix(loss=f"{terms['total'].item():.3f}")
-        if config.schedule.val_every and step % config.schedule.val_every == 0 and d.main:
-            metrics, metrics_step = validate(model, val_ds, config), step
-            val_log.log(step, metrics)
-            model.train()
-        if step % config.schedule.checkpoint_every == 0 and d.main:
-            save_state(output, model=model, optimizer=optimizer, scaler=scaler, step=step,
-                       elapsed_s=elapsed, config=config.to_dict())
-    bar.close()
-    if metrics_step != step and d.main:
-        metrics = validate(model, val_ds, config)
-        val_log.log(step, metrics)
-    return _finish(config, output, model, optimizer, scaler, step, elapsed, described, metrics,
-                   d, log)
+        terms = train_step(net, _to(batch, d.device), optimizer, scaler, config, run.step, d.device)
+        run.advance(time.perf_counter() - started)
+        logs.after_step(run, terms, lr, model, val_ds)
+        if run.step % config.schedule.checkpoint_every == 0 and d.main:
+            _save(output, model, optimizer, scaler, run, config)
+    metrics = logs.close(run, model, val_ds)
+    return _finish(config, output, model, optimizer, scaler, run, described, metrics, d)
 
 
-def _finish(config, output, model, optimizer, scaler, step, elapsed, described, metrics, d,
-            log) -> Path:
+class _Logs:
+    """Progress bar, CSV logs and periodic validation of the main process."""
+
+    def __init__(self, output: Path, step: int, config: TrainConfig, main: bool) -> None:
+        self.config, self.main = config, main
+        self.log = RunLog(output / "train.csv", step, config.run.tensorboard) if main else None
+        self.val_log = RunLog(output / "val.csv", step, False) if main else None
+        self.bar = tqdm(total=config.schedule.max_steps, initial=step, disable=not main,
+                        desc=f"train {output.name}", mininterval=5)
+        self.metrics, self.metrics_step = {}, -1
+
+    def after_step(self, run: Progress, terms: dict, lr: float, model, val_ds) -> None:
+        self.bar.update(1)
+        if not self.main:
+            return
+        if run.step % self.config.schedule.log_every == 0:
+            values = {k: v.item() for k, v in terms.items()}
+            self.log.log(run.step, values | {"lr": lr, "elapsed_s": run.elapsed})
+            self.bar.set_postfix(loss=f"{terms['total'].item():.3f}")
+        every = self.config.schedule.val_every
+        if every and run.step % every == 0:
+            self._validate(run, model, val_ds)
+
+    def _validate(self, run: Progress, model, val_ds) -> None:
+        self.metrics, self.metrics_step = validate(model, val_ds, self.config), run.step
+        self.val_log.log(run.step, self.metrics)
+        model.train()
+
+    def close(self, run: Progress, model, val_ds) -> dict:
+        self.bar.close()
+        if self.main and self.metrics_step != run.step:
+            self._validate(run, model, val_ds)
+        if self.main:
+            self.log.close()
+        return self.metrics
+
+
+def _save(output: Path, model, optimizer, scaler, run: Progress, config: TrainConfig) -> None:
+    save_state(output, model=model, optimizer=optimizer, scaler=scaler, step=run.step,
+               elapsed_s=run.elapsed, config=config.to_dict(), lr_anchor=run.anchor, legs=run.legs)
+
+
+def _finish(config, output, model, optimizer, scaler, run: Progress, described, metrics,
+            d: Dist) -> Path:
     final = output / "final.pt"
     if d.main:
-        save_state(output, model=model, optimizer=optimizer, scaler=scaler, step=step,
-                   elapsed_s=elapsed, config=config.to_dict())
-        run = {"steps": step, "train_seconds": round(elapsed, 1), "world_size": d.world,
-               "device": str(d.device), "threads": config.run.threads,
-               "images_seen": step * config.data.batch_size * d.world}
+        _save(output, model, optimizer, scaler, run, config)
+        stats = {"steps": run.step, "train_seconds": round(run.elapsed, 1), "world_size": d.world,
+                 "device": str(d.device), "threads": config.run.threads,
+                 "images_seen": run.step * config.data.batch_size * d.world, "legs": run.legs}
         tmp = output / ".final.pt.tmp"
         save_checkpoint(tmp, model, config.model, data=described, metrics={"val": metrics},
-                        training_config=config.to_dict() | {"run_stats": run})
+                        training_config=config.to_dict() | {"run_stats": stats})
         os.replace(tmp, final)
-        log.close()
     if d.world > 1:
         dist.barrier()
     return final

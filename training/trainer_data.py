@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from training.reprojection import relative_pose
 
-CACHE_FORMAT = "modot_ros.train_cache/1"
+CACHE_FORMAT = "modot_ros.train_cache/2"
 _FLIP = torch.diag(torch.tensor([-1.0, 1.0, 1.0, 1.0]))
 
 
@@ -44,33 +44,51 @@ def split_seeds(split: str, n: int) -> list[int]:
     return list(range(lo, lo + n))
 
 
-def _render(seeds: list[int], height: int, width: int, offsets: tuple[int, ...]) -> dict:
-    from training.synth.render import render_batch
-    from training.synth.sample import sample_scene
+def pack_boundary(boundary: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) {0,1} -> (N, ceil(H*W/8)) uint8 bit-packed (8x smaller in RAM and on disk)."""
+    flat = boundary.reshape(boundary.shape[0], -1).to(torch.uint8).numpy()
+    return torch.from_numpy(np.packbits(flat, axis=1))
 
-    scenes = [sample_scene(s) for s in seeds]
-    key = render_batch(scenes, height, width, seeds=seeds)
-    out = {"rgb": [key["rgb"]], "depth": key["depth"].half(), "boundary": key["boundary"],
-           "K": key["K"], "pose": [key["pose"]]}
-    for off in offsets:
-        poses = [s.trajectory.frame_pose(off) for s in scenes]
-        src = render_batch(scenes, height, width, poses=poses, seeds=[s * 7 + off for s in seeds])
-        out["rgb"].append(src["rgb"])
-        out["pose"].append(src["pose"])
-    out["rgb"] = torch.stack(out["rgb"], 1)  # (B, 1+S, 3, H, W): key frame first
-    out["pose"] = torch.stack(out["pose"], 1)
-    return out
+
+def unpack_boundary(packed: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Inverse of ``pack_boundary`` for one frame: (ceil(H*W/8),) -> (1, H, W) uint8."""
+    bits = np.unpackbits(packed.numpy(), count=height * width)
+    return torch.from_numpy(bits.reshape(1, height, width))
+
+
+def _render(seeds: list[int], height: int, width: int, offsets: tuple[int, ...],
+            profiles: tuple[str, ...]) -> dict:
+    """Key frame and source frames of each seed in one ``synth.api`` call (shared exposure)."""
+    from training.synth.api import render_seeds
+
+    frames = [0, *offsets]
+    out = render_seeds([s for s in seeds for _ in frames], height, width,
+                       frames=frames * len(seeds), profiles=profiles)
+    n, f = len(seeds), len(frames)
+    key = slice(0, None, f)
+    return {"rgb": out["rgb"].view(n, f, 3, height, width), "depth": out["depth"][key].half(),
+            "boundary": pack_boundary(out["boundary"][key]), "K": out["K"][key],
+            "pose": out["pose"].view(n, f, 4, 4)}
 
 
 def render_cache(path: str | Path, split: str, n: int, height: int = 240, width: int = 320,
-                 source_offsets: tuple[int, ...] = (-2, 2), batch: int = 4) -> Path:
-    """Render ``n`` scenes of ``split`` (key frame + source frames) into one cache file."""
+                 source_offsets: tuple[int, ...] = (), batch: int = 8,
+                 profiles: tuple[str, ...] | None = None) -> Path:
+    """Render ``n`` scenes of ``split`` (key frame + source frames) into one compact cache file.
+
+    Stored compactly: uint8 RGB, fp16 depth, bit-packed OB labels. Supervised training needs only
+    key frames (``source_offsets=()``); self-supervised training needs the source frames.
+    """
+    from training.synth.profiles import DEFAULT_PROFILES
+
+    profiles = tuple(profiles or DEFAULT_PROFILES)
     seeds = split_seeds(split, n)
-    parts = [_render(seeds[i:i + batch], height, width, tuple(source_offsets))
-             for i in tqdm(range(0, n, batch), desc=f"render {split} {height}x{width}")]
+    parts = [_render(seeds[i:i + batch], height, width, tuple(source_offsets), profiles)
+             for i in tqdm(range(0, n, batch), desc=f"render {split} {height}x{width}",
+                           mininterval=10)]
     cache = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-    cache |= {"format": CACHE_FORMAT, "split": split, "seeds": seeds,
-              "source_offsets": list(source_offsets)}
+    cache |= {"format": CACHE_FORMAT, "split": split, "seeds": seeds, "size": [height, width],
+              "source_offsets": list(source_offsets), "profiles": list(profiles)}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -79,10 +97,31 @@ def render_cache(path: str | Path, split: str, n: int, height: int = 240, width:
     return path
 
 
-def ensure_cache(path: str | Path, split: str, n: int, source_offsets: tuple[int, ...]) -> Path:
-    """Render the cache at ``path`` (320x240) unless it exists; returns the path."""
+def _usable(path: Path, n: int) -> bool:
+    """A cache of the current format with at least ``n`` scenes (an old format is re-rendered)."""
+    if not path.is_file():
+        return False
+    try:
+        return len(load_cache(path)["seeds"]) >= n
+    except DataError:
+        return False
+
+
+def ensure_cache(path: str | Path, split: str, n: int, source_offsets: tuple[int, ...] = ()) -> Path:
+    """Render the cache at ``path`` (320x240) unless a current one with >= n scenes exists."""
     path = Path(path)
-    return path if path.is_file() else render_cache(path, split, n, source_offsets=source_offsets)
+    return path if _usable(path, n) else render_cache(path, split, n, source_offsets=source_offsets)
+
+
+def cache_frames(cache: dict, n: int | None = None) -> list[dict]:
+    """The first ``n`` key frames of a cache as numpy dicts: rgb (H,W,3) uint8, depth (H,W) m,
+    boundary (H,W) bool, K (3,3) float64, seed."""
+    H, W = cache["depth"].shape[-2:]
+    return [{"rgb": cache["rgb"][i, 0].permute(1, 2, 0).numpy(),
+             "depth": cache["depth"][i, 0].float().numpy(),
+             "boundary": unpack_boundary(cache["boundary"][i], H, W)[0].numpy().astype(bool),
+             "K": cache["K"][i].double().numpy(), "seed": cache["seeds"][i]}
+            for i in range(len(cache["seeds"]) if n is None else n)]
 
 
 def load_cache(path: str | Path) -> dict:
@@ -93,7 +132,10 @@ def load_cache(path: str | Path) -> dict:
                         f"python -m training.trainer_data --split SPLIT --n N --out {path}")
     cache = torch.load(path, map_location="cpu", weights_only=True)
     if cache.get("format") != CACHE_FORMAT:
-        raise DataError(f"{path} is not a {CACHE_FORMAT} frame cache")
+        raise DataError(f"{path} is not a {CACHE_FORMAT} frame cache (format "
+                        f"{cache.get('format')!r}); render it again with python -m "
+                        f"training.trainer_data --split {cache.get('split', 'SPLIT')} --n N "
+                        f"--out {path}")
     return cache
 
 
@@ -149,8 +191,10 @@ class CropDataset(Dataset):
         K = self.cache["K"][i].clone()
         K[0, 2] -= x0
         K[1, 2] -= y0
+        H, W = self.cache["depth"].shape[-2:]
+        boundary = unpack_boundary(self.cache["boundary"][i], H, W)
         sample = {"rgb": frames[0], "depth": self.cache["depth"][i][win].float(),
-                  "boundary": self.cache["boundary"][i][win].float(), "K": K}
+                  "boundary": boundary[win].float(), "K": K}
         if self.sequence:
             pose = self.cache["pose"][i]
             sample["sources"] = frames[1:]
@@ -194,12 +238,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="cache file to write (.pt)")
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--offsets", type=int, nargs="*", default=[-2, 2],
-                        help="source frame offsets at 30 Hz (empty: key frames only)")
+    parser.add_argument("--offsets", type=int, nargs="*", default=[],
+                        help="source frame offsets at 30 Hz for self-supervised training, e.g. "
+                             "-2 2 (default: key frames only, all supervised training needs)")
+    parser.add_argument("--profiles", nargs="*", default=None,
+                        help="camera deployment profiles (training/synth/profiles.py; default: "
+                             "indoor_robot handheld vehicle)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    render_cache(args.out, args.split, args.n, args.height, args.width, tuple(args.offsets))
+    render_cache(args.out, args.split, args.n, args.height, args.width, tuple(args.offsets),
+                 profiles=tuple(args.profiles) if args.profiles else None)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Loss composition per model variant (DESIGN.md "Losses"; modot.md §2; mixture_depth.md §2.5).
 
-* depth (single task): SILog on the regression head, mixture NLL on the mixture head.
+* depth (single task): SILog on the regression head; on the mixture head the assigned mixture
+  loss (near/far components, ``losses.assigned_mixture_loss``) or, for comparison, the plain NLL.
 * boundary (single task): class-balanced BCE on the side outputs and the final OB map.
 * joint / modot: both; OBDCL is added when ``loss.obdcl_weight > 0`` (the modot configs).
 * self-supervised: the depth term is the photometric loss on the sequence frames with exact
@@ -18,8 +19,8 @@ from modot_ros import mixture
 from modot_ros.config import ModelConfig
 from modot_ros.model.canonical import canonical_scale, to_canonical_depth
 from modot_ros.model.network import NetworkOutput
-from training.losses import (LossConfig, balanced_bce_loss, mixture_nll_loss,
-                             multiscale_photometric_loss, obdcl_loss, silog_loss)
+from training.losses import (LossConfig, assigned_mixture_loss, balanced_bce_loss,
+                             mixture_nll_loss, multiscale_photometric_loss, obdcl_loss, silog_loss)
 
 
 def batch_scale(K: torch.Tensor, model: ModelConfig) -> torch.Tensor:
@@ -34,6 +35,11 @@ def _depth_terms(params: torch.Tensor, batch: dict, model: ModelConfig, loss: Lo
     if supervision == "self_supervised":
         return _photometric(params, batch, model, loss)
     gt = to_canonical_depth(batch["depth"], batch["K"][:, 0, 0].float(), model.canonical_focal)
+    if mixture.is_mixture(params) and loss.mixture_loss == "assigned":
+        value, parts = assigned_mixture_loss(params, gt, loss.variance_focus, loss.readout_weight,
+                                             loss.assignment_weight, loss.edge_window,
+                                             loss.edge_jump)
+        return loss.depth_weight * value, {f"depth_{k}": v for k, v in parts.items()}
     if mixture.is_mixture(params):
         mu, sigma, weights = mixture.split(params)
         value = mixture_nll_loss(mu, sigma, weights, gt)

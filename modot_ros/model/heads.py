@@ -9,10 +9,13 @@ from torch import nn
 from modot_ros import mixture
 from modot_ros.model.blocks import SeparableConv
 
-# Start the two means apart (one near, one far) and the weight at 0.5 so the mixture does not
-# collapse to one component (reference/mixture_depth.md §8A item 8).
-_INIT_DEPTHS = (1.5, 6.0)
+# Both means start at a typical indoor depth and component 1 (the near / surface component)
+# starts dominant: the assignment loss (training) then pulls component 2 to the far side of
+# depth edges. Inverse-linear heads (legacy) started the means apart instead.
+_INIT_DEPTH = 3.0
+_INIT_DEPTHS_LEGACY = (1.5, 6.0)
 _INIT_LOG_SIGMA = math.log(0.05)
+_INIT_WEIGHT = 0.9
 
 
 def _logit(p: float) -> float:
@@ -34,21 +37,29 @@ class BoundaryHead(nn.Module):
 class DepthHead(nn.Module):
     """3x3 conv to raw channels, then ``mixture.activate`` (fp32) to canonical parameters."""
 
-    def __init__(self, in_ch: int, out_ch: int, min_depth: float, max_depth: float) -> None:
+    def __init__(self, in_ch: int, out_ch: int, min_depth: float, max_depth: float,
+                 param: str = "log_depth") -> None:
         super().__init__()
-        self.min_depth, self.max_depth = min_depth, max_depth
+        self.min_depth, self.max_depth, self.param = min_depth, max_depth, param
         self.raw = nn.Conv2d(in_ch, out_ch, 3, padding=1)
         self._init_bias()
 
     def _init_bias(self) -> None:
-        lo, hi = mixture.inverse_depth_range(self.min_depth, self.max_depth)
-        depths = [min(max(d, self.min_depth * 1.01), self.max_depth * 0.99) for d in _INIT_DEPTHS]
-        mu_logits = [_logit((1.0 / d - lo) / (hi - lo)) for d in depths]
+        lo, hi = self.min_depth * 1.01, self.max_depth * 0.99
+        if self.param == "log_depth":
+            depths, weight = (_INIT_DEPTH, _INIT_DEPTH), _INIT_WEIGHT
+        else:
+            depths, weight = _INIT_DEPTHS_LEGACY, 0.5
+        depths = [min(max(d, lo), hi) for d in depths]
+        logits = [mixture.mean_logit(d, self.min_depth, self.max_depth, self.param) for d in depths]
         with torch.no_grad():
             if self.raw.out_channels == 1:
-                self.raw.bias.fill_(_logit((1.0 / math.sqrt(depths[0] * depths[1]) - lo) / (hi - lo)))
+                middle = math.sqrt(depths[0] * depths[1])
+                self.raw.bias.fill_(mixture.mean_logit(middle, self.min_depth, self.max_depth,
+                                                       self.param))
             else:
-                self.raw.bias.copy_(torch.tensor([*mu_logits, _INIT_LOG_SIGMA, _INIT_LOG_SIGMA, 0.0]))
+                self.raw.bias.copy_(torch.tensor([*logits, _INIT_LOG_SIGMA, _INIT_LOG_SIGMA,
+                                                  _logit(weight)]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return mixture.activate(self.raw(x), self.min_depth, self.max_depth)
+        return mixture.activate(self.raw(x), self.min_depth, self.max_depth, self.param)

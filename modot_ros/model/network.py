@@ -54,7 +54,7 @@ class DepthBoundaryNet(nn.Module):
                             depthwise=config.strip_conv == "depthwise")
             self.depth_decoder = DepthDecoder(enc, red, ch, casm, config.norm)
             self.depth_head = DepthHead(ch[-1], config.depth_channels, config.min_depth,
-                                        config.max_depth)
+                                        config.max_depth, config.depth_param)
 
     def forward(self, image: torch.Tensor, with_boundary: bool = True) -> NetworkOutput:
         """(B, 3, H, W) RGB in [0, 1], H and W multiples of 16 -> ``NetworkOutput``."""

@@ -4,14 +4,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from training.synth.profiles import DEFAULT_PROFILES
 from training.synth.render import render_batch
 from training.synth.sample import sample_scene
 
 
 def render_seeds(seeds: list[int], height: int, width: int, device: str | torch.device = "cpu",
-                 frames: list[int] | None = None, noise: bool = True) -> dict:
-    """Batched render of the key frame (or ``frames[i]`` of the 30 Hz video) of each seed."""
-    scenes = [sample_scene(int(s)) for s in seeds]
+                 frames: list[int] | None = None, noise: bool = True,
+                 profiles: tuple[str, ...] = DEFAULT_PROFILES) -> dict:
+    """Batched render of the key frame (or ``frames[i]`` of the 30 Hz video) of each seed.
+
+    ``profiles``: camera deployment profiles the scenes are drawn with (``profiles.py``).
+    """
+    scenes = [sample_scene(int(s), tuple(profiles)) for s in seeds]
     frames = frames or [0] * len(scenes)
     poses = [sc.trajectory.frame_pose(f) for sc, f in zip(scenes, frames)]
     # camera noise differs per frame of one sequence but stays reproducible

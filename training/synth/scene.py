@@ -60,6 +60,7 @@ class Scene:
     k_rel: np.ndarray = field(default_factory=lambda: np.array([0.6, 1.0, 0.5, 0.5]))
     camera: dict = field(default_factory=dict)  # exposure, gamma, noise, blur, vignette, wb
     trajectory: object = None  # trajectory.Trajectory
+    profile: str = ""  # camera deployment profile the scene was drawn with (profiles.py)
 
     def add(self, ptype: int, center, rot, params, inst: int, material: dict) -> None:
         """Append one primitive; ``material`` supplies the texture fields."""
