@@ -14,7 +14,7 @@ test: setup
 	@$(LOOPBACK) $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
 
 demo: setup
-	@$(LOOPBACK) $(PY) -m modot_ros.demo --output $(DEMO_OUT)
+	@$(LOOPBACK) $(PY) -m scripts.demo --output $(DEMO_OUT)
 
 bench: setup
 	@$(LOOPBACK) $(PY) -m benchmarks --json build/bench.json

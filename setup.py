@@ -25,10 +25,10 @@ setup(
     entry_points={
         "console_scripts": [
             "modot_node = modot_ros.ros.node:main",
-            "eval_bag = modot_ros.bag_eval:main",
-            "modot-eval-bag = modot_ros.bag_eval:main",
-            "replay = modot_ros.replay:main",
-            "modot-replay = modot_ros.replay:main",
+            "eval_bag = modot_ros.evaluation.bag_evaluation:main",
+            "modot-eval-bag = modot_ros.evaluation.bag_evaluation:main",
+            "replay = modot_ros.ros.tools.replay:main",
+            "modot-replay = modot_ros.ros.tools.replay:main",
         ],
     },
 )

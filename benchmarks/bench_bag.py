@@ -14,12 +14,12 @@ import numpy as np
 import torch
 
 from benchmarks.harness import benchmark
-from modot_ros.bag_eval import evaluate_bag
-from modot_ros.bag_io import BagWriter
+from modot_ros.evaluation.bag_evaluation import evaluate_bag
+from modot_ros.bags.io import BagWriter
 from modot_ros.config import ModelConfig
 from modot_ros.geometry import CameraIntrinsics
 from modot_ros.inference import DepthBoundaryEstimator
-from modot_ros.messages import array_to_image, intrinsics_to_camera_info
+from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
 
 HEIGHT, WIDTH, RATE_HZ = 480, 640, 30
 

@@ -7,8 +7,8 @@ from rosbags.typesys import Stores, get_typestore
 
 from benchmarks.harness import benchmark, timeit
 from modot_ros.geometry import CameraIntrinsics, backproject
-from modot_ros.messages import array_to_image, image_to_rgb
-from modot_ros.pointcloud import pack_pointcloud
+from modot_ros.pipeline.messages import array_to_image, image_to_rgb
+from modot_ros.pipeline.pointcloud import pack_pointcloud
 
 HEIGHT, WIDTH = 480, 640
 

@@ -40,7 +40,7 @@ def peer(rate: float, seconds: float, width: int, height: int, out: str) -> None
     from std_msgs.msg import Header
 
     from modot_ros.geometry import CameraIntrinsics
-    from modot_ros.messages import array_to_image, intrinsics_to_camera_info
+    from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
 
     rclpy.init()
     node = rclpy.create_node("bench_peer")

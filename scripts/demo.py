@@ -1,6 +1,6 @@
 """``make demo``: live replay of a bag through the real node, with a report.
 
-``scripts/in_loopback.sh python -m modot_ros.demo --output build/demo [--bag BAG]``. Without
+``scripts/in_loopback.sh python -m scripts.demo --output build/demo [--bag BAG]``. Without
 ``--bag`` it renders a synthetic bag with ground truth (``training.synth``; a developer tool run
 from the repository, so training is imported here only, lazily). The node runs the embedded
 default weights, or random weights with a loud warning while none are installed. Output:
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from modot_ros.bag_io import BagError
+from modot_ros.bags.io import BagError
 
 GENERATED = ("recorded_bag", "panels", "plots", "ply", "logs", "player_log.json", "metrics.json",
              "report.md", "report.html", "summary.md", "summary.json")
@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ob-stride", type=int, default=5, help="score OBs on every Nth answered frame")
     p.add_argument("-p", "--param", action="append", default=[], help="extra node parameter name:=value")
     args = p.parse_args(argv)
-    from modot_ros.replay import replay_bag  # after argparse: --help stays fast
+    from modot_ros.ros.tools.replay import replay_bag  # after argparse: --help stays fast
 
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)

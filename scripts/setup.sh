@@ -56,6 +56,6 @@ fi
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$(pwd)" > "$site/modot_repo.pth"
 
-"$VENV/bin/python" -c "import rclpy, modot_ros_msgs.msg, modot_ros.messages" \
+"$VENV/bin/python" -c "import rclpy, modot_ros_msgs.msg, modot_ros.pipeline.messages" \
   || { echo "setup: the environment does not import; delete .venv and run make setup again" >&2; exit 1; }
 echo "setup: ready ($VENV)"

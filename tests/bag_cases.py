@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
-from modot_ros.bag_io import BagWriter
+from modot_ros.bags.io import BagWriter
 from modot_ros.depth_units import metres_to_millimetres
 from modot_ros.geometry import CameraIntrinsics
-from modot_ros.messages import array_to_image, intrinsics_to_camera_info
+from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
 
 HEIGHT, WIDTH = 48, 64
 

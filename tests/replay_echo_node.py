@@ -13,9 +13,11 @@ import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
-from modot_ros.frame_outputs import TOPICS, OutputOptions, compute_frame_arrays, frame_messages
+from modot_ros.pipeline.frame_outputs import compute_frame_arrays, frame_messages
+from modot_ros.pipeline.options import OutputOptions
+from modot_ros.pipeline.topics import TOPICS
 from modot_ros.inference import Prediction
-from modot_ros.messages import camera_info_to_intrinsics, image_to_rgb
+from modot_ros.pipeline.messages import camera_info_to_intrinsics, image_to_rgb
 from modot_ros.ros.message_types import rclpy_message_types
 from tests.bag_cases import case_boundary, case_depth
 

@@ -2,7 +2,7 @@
 import pytest
 from rosbags.typesys import Stores
 
-from modot_ros.bag_io import BagError, BagWriter, bag_distro, iter_frames, open_bag, select_topics
+from modot_ros.bags.io import BagError, BagWriter, bag_distro, iter_frames, open_bag, select_topics
 from tests.bag_cases import case_depth, write_case_bag
 
 

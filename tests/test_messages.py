@@ -5,7 +5,7 @@ from rclpy.serialization import serialize_message
 
 from modot_ros.depth_units import metres_to_millimetres, millimetres_to_metres
 from modot_ros.geometry import CameraIntrinsics
-from modot_ros.messages import (
+from modot_ros.pipeline.messages import (
     MessageError,
     array_to_image,
     camera_info_to_intrinsics,

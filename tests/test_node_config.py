@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modot_ros.frame_outputs import OutputOptions
-from modot_ros.node_config import FIELDS, NodeConfig, check_value, markdown_table, yaml_text
+from modot_ros.pipeline.options import OutputOptions
+from modot_ros.ros.node_config import FIELDS, NodeConfig, check_value, markdown_table, yaml_text
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCH = {name: REPO / "launch" / name for name in ("modot.launch.py", "replay.launch.py")}
@@ -61,7 +61,7 @@ def test_readme_parameter_table_is_current():
     readme = (REPO / "README.md").read_text()
     block = re.search(r"<!-- params:begin -->\n(.*?)\n?<!-- params:end -->", readme, re.S)
     assert block is not None and block.group(1).strip(), \
-        "README params block is absent or empty (paste python -m modot_ros.node_config --markdown)"
+        "README params block is absent or empty (paste python -m modot_ros.ros.node_config --markdown)"
     assert block.group(1).strip() == markdown_table().strip()
 
 

@@ -2,13 +2,14 @@
 import numpy as np
 import pytest
 
-from modot_ros.edge_points import cloud_depth, edge_mask
-from modot_ros.frame_outputs import (OutputOptions, compute_frame_arrays, frame_messages,
-                                     rosbags_message_types)
+from modot_ros.pipeline.edge_points import cloud_depth, edge_mask
+from modot_ros.bags.typestore import rosbags_message_types
+from modot_ros.pipeline.frame_outputs import compute_frame_arrays, frame_messages
+from modot_ros.pipeline.options import OutputOptions
 from modot_ros.geometry import CameraIntrinsics
 from modot_ros.inference import Prediction
-from modot_ros.messages import camera_info_to_intrinsics, image_to_array, intrinsics_to_camera_info
-from modot_ros.pointcloud import read_cloud_fields, unpack_rgb
+from modot_ros.pipeline.messages import camera_info_to_intrinsics, image_to_array, intrinsics_to_camera_info
+from modot_ros.pipeline.pointcloud import read_cloud_fields, unpack_rgb
 from tests.msg_flavours import FLAVOURS, TYPESTORE
 
 H, W = 24, 64

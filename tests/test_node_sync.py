@@ -5,7 +5,7 @@ import time
 import pytest
 
 from modot_ros.ros.worker import FreshestWorker
-from modot_ros.stamp_sync import StampSync
+from modot_ros.pipeline.stamp_sync import StampSync
 
 MS = 1_000_000
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from modot_ros.geometry import CameraIntrinsics, backproject
-from modot_ros.pointcloud import cloud_to_msg, pack_pointcloud, read_cloud_fields, unpack_rgb
+from modot_ros.pipeline.pointcloud import cloud_to_msg, pack_pointcloud, read_cloud_fields, unpack_rgb
 from tests.msg_flavours import FLAVOURS
 
 

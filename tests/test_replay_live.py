@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from modot_ros.bag_io import open_bag
-from modot_ros.replay import replay_bag
+from modot_ros.bags.io import open_bag
+from modot_ros.ros.tools.replay import replay_bag
 from tests.bag_cases import write_case_bag
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]

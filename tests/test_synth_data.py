@@ -103,7 +103,7 @@ def test_bag_reads_back_with_rosbags(tmp_path, storage):
     from rosbags.highlevel import AnyReader
     from rosbags.typesys import Stores, get_typestore
 
-    from modot_ros.messages import image_to_depth_metres
+    from modot_ros.pipeline.messages import image_to_depth_metres
     from training.synth.bag import TOPICS, write_bag
     path = write_bag(tmp_path / "b", 3, 24, 32, storage=storage, seed=2_000_000)
     with AnyReader([path], default_typestore=get_typestore(Stores.ROS2_JAZZY)) as reader:

@@ -15,14 +15,11 @@ from typing import Any
 import yaml
 
 from modot_ros.config import ConfigError, ModelConfig
+from modot_ros.config import config_field as _f
 from training.losses import LossConfig
 from training.photometric import PhotometricConfig
 
 SUPERVISIONS = ("supervised", "self_supervised")
-
-
-def _f(default: Any, help: str, choices: tuple | None = None) -> Any:
-    return field(default=default, metadata={"help": help, "choices": choices})
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
 from modot_ros.geometry import CameraIntrinsics
-from modot_ros.messages import (COLOUR_ENCODINGS, DEPTH_ENCODINGS, MessageError, camera_info_to_intrinsics,
-                                check_image_matches_info, image_to_array, image_to_depth_metres, image_to_rgb)
+from modot_ros.pipeline.messages import (COLOUR_ENCODINGS, DEPTH_ENCODINGS, MessageError,
+                                         camera_info_to_intrinsics, check_image_matches_info, image_to_array,
+                                         image_to_depth_metres, image_to_rgb)
 
 IMAGE = "sensor_msgs/msg/Image"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"

@@ -4,84 +4,29 @@ Used by the ROS node and by offline bag evaluation, so an output bag holds exact
 publishes. Two steps:
 
 * ``compute_frame_arrays(prediction, rgb, options)``: read-out choice (``edge_mode``), range
-  check, occlusion mask, edge-aware cloud depth (``modot_ros.edge_points``), back-projection and
+  check, occlusion mask, edge-aware cloud depth (``modot_ros.pipeline.edge_points``), back-projection and
   cloud packing.
 * ``frame_messages(arrays, header, camera_info_in, types, options)``: messages of the classes in
   ``types`` (rclpy classes in the node, rosbags typestore classes offline), keyed by the node's
-  relative topic names (``TOPICS``).
+  relative topic names (``modot_ros.pipeline.topics.TOPICS``).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
 from modot_ros.depth_units import invalidate_out_of_range, metres_to_millimetres
-from modot_ros.edge_points import EDGE_POINTS, cloud_depth, edge_mask
+from modot_ros.pipeline.edge_points import cloud_depth, edge_mask
 from modot_ros.geometry import CameraIntrinsics, backproject
-from modot_ros.messages import array_to_image, byte_payload, scale_camera_info
-from modot_ros.pointcloud import CloudBuffer, cloud_to_msg, pack_pointcloud
+from modot_ros.pipeline.messages import array_to_image, byte_payload, scale_camera_info
+from modot_ros.pipeline.options import OutputOptions
+from modot_ros.pipeline.pointcloud import CloudBuffer, cloud_to_msg, pack_pointcloud
 
-EDGE_MODES = ("mixture", "mean")
 SPACE_INVERSE_DEPTH = 0  # modot_ros_msgs/DepthMixture.SPACE_INVERSE_DEPTH
-# relative topic name -> message type name (what the node advertises; optional ones marked)
-TOPICS = {
-    "depth/image": "sensor_msgs/msg/Image",
-    "depth/camera_info": "sensor_msgs/msg/CameraInfo",
-    "depth/image_raw": "sensor_msgs/msg/Image",         # publish_depth_mm
-    "depth/confidence": "sensor_msgs/msg/Image",
-    "occlusion/boundary": "sensor_msgs/msg/Image",
-    "occlusion/mask": "sensor_msgs/msg/Image",
-    "points": "sensor_msgs/msg/PointCloud2",            # publish_points
-    "depth_boundary": "modot_ros_msgs/msg/DepthBoundary",
-    "depth_mixture": "modot_ros_msgs/msg/DepthMixture",  # publish_mixture
-}
-
-
-@dataclass(frozen=True)
-class OutputOptions:
-    """What to publish and how; build from the node's config with ``from_config``."""
-
-    min_depth: float = 0.1
-    max_depth: float = 20.0
-    occlusion_threshold: float = 0.5
-    ambiguity_threshold: float = 0.3
-    edge_mode: str = "mixture"
-    edge_points: str = "drop"
-    snap_window: int = 5
-    invalid_depth: float = 0.0
-    output_scale: float = 1.0
-    organized: bool = True
-    cloud_decimation: int = 1
-    colorize: bool = True
-    cloud_confidence: bool = True
-    publish_points: bool = True
-    publish_depth_mm: bool = False
-    publish_mixture: bool = False
-
-    def __post_init__(self) -> None:
-        if self.edge_mode not in EDGE_MODES:
-            raise ValueError(f"edge_mode={self.edge_mode!r}; allowed: {', '.join(EDGE_MODES)}")
-        if self.edge_points not in EDGE_POINTS:
-            raise ValueError(f"edge_points={self.edge_points!r}; allowed: {', '.join(EDGE_POINTS)}")
-        if not 0 < self.min_depth < self.max_depth:
-            raise ValueError(f"need 0 < min_depth < max_depth, got {self.min_depth}, {self.max_depth}")
-        if self.output_scale <= 0 or self.cloud_decimation < 1:
-            raise ValueError(f"output_scale must be > 0 and cloud_decimation >= 1, got "
-                             f"{self.output_scale}, {self.cloud_decimation}")
-
-    @classmethod
-    def from_config(cls, config: Any) -> "OutputOptions":
-        """Take every option from the same-named attribute of ``config`` (a NodeConfig)."""
-        return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
-
-    def output_size(self, width: int, height: int) -> tuple[int, int]:
-        """(width, height) of the outputs for an input of ``width`` x ``height``."""
-        return max(1, round(width * self.output_scale)), max(1, round(height * self.output_scale))
 
 
 @dataclass
@@ -196,7 +141,7 @@ def frame_messages(arrays: FrameArrays, header: Any, camera_info_in: Any, types:
     """Relative topic name -> message for one frame; every message carries ``header``.
 
     ``camera_info_in`` is the input image's CameraInfo; ``depth/camera_info`` is it scaled exactly
-    to the output size (``modot_ros.messages.scale_camera_info``).
+    to the output size (``modot_ros.pipeline.messages.scale_camera_info``).
     """
     height, width = arrays.depth.shape
     info = scale_camera_info(camera_info_in, width, height, types.CameraInfo)
@@ -219,30 +164,3 @@ def frame_messages(arrays: FrameArrays, header: Any, camera_info_in: Any, types:
     if arrays.params is not None:
         out["depth_mixture"] = _mixture_message(arrays.params, header, info, types)
     return out
-
-
-def _msg_dirs() -> list[Path]:
-    import sys
-
-    here = Path(__file__).resolve().parents[1]
-    return [here / "msg" / "msg", Path(sys.prefix) / "share" / "modot_ros_msgs" / "msg"]
-
-
-def rosbags_message_types(typestore: Any) -> MessageTypes:
-    """MessageTypes from a rosbags typestore, registering modot_ros_msgs if missing.
-
-    The modot_ros_msgs types are registered from their .msg files (source checkout ``msg/msg`` or
-    the installed ``share/modot_ros_msgs/msg``).
-    """
-    from rosbags.typesys import get_types_from_msg
-
-    missing = [n for n in ("DepthBoundary", "DepthMixture") if f"modot_ros_msgs/msg/{n}" not in typestore.types]
-    for name in missing:
-        path = next((d / f"{name}.msg" for d in _msg_dirs() if (d / f"{name}.msg").is_file()), None)
-        if path is None:
-            raise FileNotFoundError(f"modot_ros_msgs/{name}.msg not found in {[str(d) for d in _msg_dirs()]}")
-        typestore.register(get_types_from_msg(path.read_text(), f"modot_ros_msgs/msg/{name}"))
-    t = typestore.types
-    return MessageTypes(t["sensor_msgs/msg/Image"], t["sensor_msgs/msg/CameraInfo"],
-                        t["sensor_msgs/msg/PointCloud2"], t["sensor_msgs/msg/PointField"],
-                        t["modot_ros_msgs/msg/DepthBoundary"], t["modot_ros_msgs/msg/DepthMixture"])

@@ -12,7 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from modot_ros.messages import MessageError, byte_payload
+from modot_ros.pipeline.messages import MessageError, byte_payload
 
 FLOAT32 = 7  # sensor_msgs/PointField datatypes
 POINTFIELD_DTYPES = {1: "i1", 2: "u1", 3: "<i2", 4: "<u2", 5: "<i4", 6: "<u4", 7: "<f4", 8: "<f8"}

@@ -1,7 +1,7 @@
-"""The rclpy flavour of ``modot_ros.frame_outputs.MessageTypes``."""
+"""The rclpy flavour of ``modot_ros.pipeline.frame_outputs.MessageTypes``."""
 from __future__ import annotations
 
-from modot_ros.frame_outputs import MessageTypes
+from modot_ros.pipeline.frame_outputs import MessageTypes
 
 
 def rclpy_message_types() -> MessageTypes:

@@ -1,7 +1,7 @@
 """``modot_node``: image + camera_info in; depth, occlusion boundaries and sharp clouds out.
 
-Wiring only: sync (``modot_ros.stamp_sync``), estimator (``modot_ros.inference``), arrays and
-messages (``modot_ros.frame_outputs``). A lifecycle node: configure loads the model and creates the
+Wiring only: sync (``modot_ros.pipeline.stamp_sync``), estimator (``modot_ros.inference``), arrays and
+messages (``modot_ros.pipeline.frame_outputs``). A lifecycle node: configure loads the model and creates the
 publishers, activate subscribes, deactivate/cleanup release. With ``use_lifecycle`` false (default)
 ``main`` configures and activates it at once. Inference runs on a worker thread that always takes
 the freshest frame, so latency stays bounded when input is faster than the model.
@@ -19,16 +19,18 @@ from rclpy.time import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import CameraInfo, Image
 
-from modot_ros.frame_outputs import TOPICS, OutputOptions, compute_frame_arrays, frame_messages
-from modot_ros.messages import (COLOUR_ENCODINGS, MessageError, camera_info_to_intrinsics,
-                                check_image_matches_info, image_to_rgb)
-from modot_ros.node_config import FIELDS, NodeConfig, check_value
+from modot_ros.pipeline.frame_outputs import compute_frame_arrays, frame_messages
+from modot_ros.pipeline.options import OutputOptions
+from modot_ros.pipeline.topics import TOPICS
+from modot_ros.pipeline.messages import (COLOUR_ENCODINGS, MessageError, camera_info_to_intrinsics,
+                                         check_image_matches_info, image_to_rgb)
+from modot_ros.ros.node_config import FIELDS, NodeConfig, check_value
 from modot_ros.ros.diagnostics import FrameStats, diagnostics_message
 from modot_ros.ros.message_types import rclpy_message_types
 from modot_ros.ros.params import apply_changes, declare_all
 from modot_ros.ros.qos import parse_qos
 from modot_ros.ros.worker import FreshestWorker
-from modot_ros.stamp_sync import StampSync
+from modot_ros.pipeline.stamp_sync import StampSync
 
 THROTTLE_S = 5.0
 
@@ -60,7 +62,7 @@ def stamp_ns(msg: Any) -> int:
 
 
 class ModotNode(LifecycleNode):
-    """See the module docstring; parameters are ``modot_ros.node_config.NodeConfig``."""
+    """See the module docstring; parameters are ``modot_ros.ros.node_config.NodeConfig``."""
 
     def __init__(self, name: str = "modot", **kwargs) -> None:
         super().__init__(name, **kwargs)

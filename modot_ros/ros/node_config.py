@@ -2,7 +2,7 @@
 
 ``NodeConfig`` is the single source: the node declares its ROS parameters from it (descriptions,
 ranges, read-only flags), ``config/modot.yaml`` and the README table are generated from it and
-checked against it by a test. ``python -m modot_ros.node_config --markdown`` prints the README
+checked against it by a test. ``python -m modot_ros.ros.node_config --markdown`` prints the README
 table; ``--yaml`` prints the commented parameter file.
 """
 from __future__ import annotations
@@ -10,22 +10,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from modot_ros.edge_points import EDGE_POINTS
-from modot_ros.frame_outputs import EDGE_MODES
+from modot_ros.config import config_field as _f
+from modot_ros.config import depth_range_problem
+from modot_ros.pipeline.options import output_field
 
 QOS_PRESETS = ("SENSOR_DATA", "DEFAULT", "SYSTEM_DEFAULT")
 PRECISIONS = ("auto", "fp32", "fp16")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-
-
-def _p(default: Any, help: str, *, choices: tuple | None = None, range: tuple | None = None,
-       read_only: bool = False, group: str = "") -> Any:
-    """A parameter: default, help text, allowed values or inclusive numeric range, read-only."""
-    return field(default=default, metadata={"help": help, "choices": choices, "range": range,
-                                            "read_only": read_only, "group": group})
 
 
 @dataclass(frozen=True)
@@ -33,77 +27,67 @@ class NodeConfig:
     """Parameters of the modot_node (ROS parameter name = field name)."""
 
     # model
-    model_path: str = _p("", "Checkpoint file; empty = the packaged default weights.",
+    model_path: str = _f("", "Checkpoint file; empty = the packaged default weights.",
                          read_only=True, group="model")
-    random_weights: bool = _p(False, "Untrained network instead of weights (tests and benchmarks only).",
+    random_weights: bool = _f(False, "Untrained network instead of weights (tests and benchmarks only).",
                               read_only=True, group="model")
-    device: str = _p("auto", "Torch device: auto (cuda if present), cpu, cuda or cuda:N.",
+    device: str = _f("auto", "Torch device: auto (cuda if present), cpu, cuda or cuda:N.",
                      read_only=True, group="model")
-    precision: str = _p("auto", "auto (fp16 on CUDA, fp32 on CPU), fp32 or fp16 (CUDA only).",
+    precision: str = _f("auto", "auto (fp16 on CUDA, fp32 on CPU), fp32 or fp16 (CUDA only).",
                         choices=PRECISIONS, read_only=True, group="model")
-    input_width: int = _p(0, "Network input width, px (multiple of 16); 0 = the model's own.",
+    input_width: int = _f(0, "Network input width, px (multiple of 16); 0 = the model's own.",
                           range=(0, 4096), read_only=True, group="model")
-    input_height: int = _p(0, "Network input height, px (multiple of 16); 0 = the model's own.",
+    input_height: int = _f(0, "Network input height, px (multiple of 16); 0 = the model's own.",
                            range=(0, 4096), read_only=True, group="model")
     # outputs
-    min_depth: float = _p(0.1, "Smallest published depth, m; closer becomes NaN.", range=(0.0, 1000.0))
-    max_depth: float = _p(20.0, "Largest published depth, m; farther becomes NaN.", range=(0.0, 1000.0))
-    output_scale: float = _p(1.0, "Output size / input size; depth/camera_info is scaled exactly.",
-                             range=(0.05, 4.0), read_only=True)
-    edge_mode: str = _p("mixture", "Depth read-out: mixture (dominant mode, sharp edges) or mean "
-                        "(weighted mean, blurry baseline).", choices=EDGE_MODES)
-    edge_points: str = _p("drop", "Cloud points at edge pixels: keep (read-out depth), drop (NaN) or "
-                          "snap (depth of the mixture component nearest the neighbourhood median).",
-                          choices=EDGE_POINTS)
-    ambiguity_threshold: float = _p(0.3, "Edge pixel when mixture ambiguity 1 - max weight >= this.",
-                                    range=(0.0, 0.5))
-    occlusion_threshold: float = _p(0.5, "occlusion/mask and edge pixel when boundary probability "
-                                    ">= this.", range=(0.0, 1.0))
-    snap_window: int = _p(5, "Odd window (px) for the neighbourhood median of edge_points=snap.",
-                          range=(3, 31))
-    invalid_depth: float = _p(0.0, "Cloud depth (m) for pixels without a valid depth (e.g. to clear "
-                              "costmaps); 0 = leave NaN.", range=(0.0, 1000.0))
-    publish_points: bool = _p(True, "Publish the points cloud.")
-    organized: bool = _p(True, "Organized H x W cloud with NaN points; false = finite points only.")
-    cloud_decimation: int = _p(1, "Keep every Nth pixel in u and v in the cloud.", range=(1, 16))
-    colorize: bool = _p(True, "Add the rgb field to the cloud.")
-    cloud_confidence: bool = _p(True, "Add the confidence field to the cloud.")
-    publish_depth_mm: bool = _p(False, "Also publish depth/image_raw (16UC1 mm, 0 invalid).")
-    publish_mixture: bool = _p(False, "Also publish depth_mixture (modot_ros_msgs/DepthMixture).")
-    frame_id: str = _p("", "Output frame_id; empty = the input image's frame_id.")
+    min_depth: float = output_field("min_depth")
+    max_depth: float = output_field("max_depth")
+    output_scale: float = output_field("output_scale")
+    edge_mode: str = output_field("edge_mode")
+    edge_points: str = output_field("edge_points")
+    ambiguity_threshold: float = output_field("ambiguity_threshold")
+    occlusion_threshold: float = output_field("occlusion_threshold")
+    snap_window: int = output_field("snap_window")
+    invalid_depth: float = output_field("invalid_depth")
+    publish_points: bool = output_field("publish_points")
+    organized: bool = output_field("organized")
+    cloud_decimation: int = output_field("cloud_decimation")
+    colorize: bool = output_field("colorize")
+    cloud_confidence: bool = output_field("cloud_confidence")
+    publish_depth_mm: bool = output_field("publish_depth_mm")
+    publish_mixture: bool = output_field("publish_mixture")
+    frame_id: str = _f("", "Output frame_id; empty = the input image's frame_id.")
     # input and synchronisation
-    approx_sync: bool = _p(False, "Pair image and camera_info by nearest stamp within "
+    approx_sync: bool = _f(False, "Pair image and camera_info by nearest stamp within "
                            "approx_sync_slop instead of equal stamps.", read_only=True)
-    approx_sync_slop: float = _p(0.02, "Largest stamp difference (s) for approx_sync.", range=(0.0, 1.0))
-    camera_info_cache: bool = _p(False, "Use the latest camera_info whatever its stamp (for bags "
+    approx_sync_slop: float = _f(0.02, "Largest stamp difference (s) for approx_sync.", range=(0.0, 1.0))
+    camera_info_cache: bool = _f(False, "Use the latest camera_info whatever its stamp (for bags "
                                  "whose info is not time-synchronised).", read_only=True)
-    max_input_pixels: int = _p(3840 * 2160, "Reject larger images (width * height).",
+    max_input_pixels: int = _f(3840 * 2160, "Reject larger images (width * height).",
                                range=(1, 100_000_000))
-    input_qos: str = _p("SENSOR_DATA", "QoS preset of the subscriptions.", choices=QOS_PRESETS,
+    input_qos: str = _f("SENSOR_DATA", "QoS preset of the subscriptions.", choices=QOS_PRESETS,
                         read_only=True)
-    input_qos_depth: int = _p(5, "History depth of the subscriptions.", range=(1, 100), read_only=True)
-    output_qos: str = _p("DEFAULT", "QoS preset of the publishers (DEFAULT = reliable, what RViz "
+    input_qos_depth: int = _f(5, "History depth of the subscriptions.", range=(1, 100), read_only=True)
+    output_qos: str = _f("DEFAULT", "QoS preset of the publishers (DEFAULT = reliable, what RViz "
                          "subscribes with).", choices=QOS_PRESETS, read_only=True)
-    output_qos_depth: int = _p(5, "History depth of the publishers (reliable readers that fall behind lose "
+    output_qos_depth: int = _f(5, "History depth of the publishers (reliable readers that fall behind lose "
                                "samples at 1).", range=(1, 100), read_only=True)
     # runtime
-    lazy: bool = _p(True, "Skip inference while no output topic has a subscriber.")
-    use_lifecycle: bool = _p(False, "Managed lifecycle node (configure loads the model, activate "
+    lazy: bool = _f(True, "Skip inference while no output topic has a subscriber.")
+    use_lifecycle: bool = _f(False, "Managed lifecycle node (configure loads the model, activate "
                              "subscribes); false = configure and activate at start.", read_only=True)
-    diagnostics_period: float = _p(1.0, "Seconds between /diagnostics messages.", range=(0.1, 60.0),
+    diagnostics_period: float = _f(1.0, "Seconds between /diagnostics messages.", range=(0.1, 60.0),
                                    read_only=True)
-    expected_rate: float = _p(0.0, "Expected output rate (Hz) for a diagnostics warning; 0 = unchecked.",
+    expected_rate: float = _f(0.0, "Expected output rate (Hz) for a diagnostics warning; 0 = unchecked.",
                               range=(0.0, 1000.0))
-    debug_delay_ms: int = _p(0, "Extra delay per frame (ms) to emulate a slow model (tests).",
+    debug_delay_ms: int = _f(0, "Extra delay per frame (ms) to emulate a slow model (tests).",
                              range=(0, 10_000))
 
     def validate(self) -> list[str]:
         """Reasons this configuration is not allowed (empty when it is fine)."""
         reasons = [r for f in dataclasses.fields(self) if (r := check_value(f.name, getattr(self, f.name)))]
-        if not self.min_depth < self.max_depth:
-            reasons.append(f"min_depth={self.min_depth} must be < max_depth={self.max_depth}")
-        if self.min_depth <= 0:
-            reasons.append(f"min_depth={self.min_depth} must be > 0")
+        if problem := depth_range_problem(self.min_depth, self.max_depth):
+            reasons.append(problem)
         if self.snap_window % 2 == 0:
             reasons.append(f"snap_window={self.snap_window} must be odd")
         for name in ("input_width", "input_height"):

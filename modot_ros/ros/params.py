@@ -6,7 +6,7 @@ import dataclasses
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType,
                                 SetParametersResult)
 
-from modot_ros.node_config import FIELDS, NodeConfig, check_value, type_name
+from modot_ros.ros.node_config import FIELDS, NodeConfig, check_value, type_name
 
 _TYPES = {"bool": ParameterType.PARAMETER_BOOL, "int": ParameterType.PARAMETER_INTEGER,
           "double": ParameterType.PARAMETER_DOUBLE, "string": ParameterType.PARAMETER_STRING}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rclpy.qos import (QoSProfile, qos_profile_sensor_data, qos_profile_system_default)
 
-from modot_ros.node_config import QOS_PRESETS
+from modot_ros.ros.node_config import QOS_PRESETS
 
 
 def parse_qos(preset: str, depth: int) -> QoSProfile:

@@ -16,8 +16,8 @@ from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
 from modot_ros.geometry import CameraIntrinsics, backproject
-from modot_ros.messages import array_to_image, image_to_rgb
-from modot_ros.pointcloud import cloud_to_msg, pack_pointcloud, read_cloud_fields
+from modot_ros.pipeline.messages import array_to_image, image_to_rgb
+from modot_ros.pipeline.pointcloud import cloud_to_msg, pack_pointcloud, read_cloud_fields
 
 HEIGHT, WIDTH = 240, 320
 QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)

@@ -23,7 +23,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2, RegionOfInterest
 from std_msgs.msg import Header
 
 from modot_ros.geometry import CameraIntrinsics
-from modot_ros.messages import array_to_image, intrinsics_to_camera_info
+from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
 
 W, H = 128, 96
 INTR = CameraIntrinsics(110.0, 110.0, 63.5, 47.5, W, H)

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from modot_ros.bag_io import BagWriter
+from modot_ros.bags.io import BagWriter
 from modot_ros.geometry import CameraIntrinsics
-from modot_ros.messages import array_to_image, intrinsics_to_camera_info
+from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
 from training.synth.api import render_seeds
 from training.synth.trajectory import FRAME_RATE_HZ
 

@@ -1,6 +1,6 @@
 """Play a rosbag2 into ROS with its recorded timing and /clock (``ros2 bag play --clock`` stand-in).
 
-``python -m modot_ros.ros.bag_player BAG [--rate R] [--clock-hz 100] [--wait-for TOPIC ...]
+``python -m modot_ros.ros.tools.bag_player BAG [--rate R] [--clock-hz 100] [--wait-for TOPIC ...]
 [--log player.json]``. Messages go out as the recorded CDR bytes (no re-serialisation). The log
 maps each Image's header.stamp to the wall time it was published, so a recorder on the other
 side can measure end-to-end latency. Works without a ROS install beyond the rclpy wheels.
@@ -18,7 +18,7 @@ import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 
-from modot_ros.bag_io import IMAGE, BagError, open_bag, stamp_ns
+from modot_ros.bags.io import IMAGE, BagError, open_bag, stamp_ns
 
 
 def message_class(msgtype: str) -> type:

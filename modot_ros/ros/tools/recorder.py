@@ -1,6 +1,6 @@
 """Record topics to a rosbag2 with rosbags (``ros2 bag record`` stand-in, no ROS install needed).
 
-``python -m modot_ros.ros.recorder --output BAG --topics /depth/image ... [--ready-file F]
+``python -m modot_ros.ros.tools.recorder --output BAG --topics /depth/image ... [--ready-file F]
 [--status-file F]``. Types come from the ROS graph once a topic has publishers; the
 subscription's reliability follows the publishers' (like ros2 bag record). Messages are stored
 as received (CDR bytes) with bag time = wall-clock receive time, so latency against the
@@ -19,9 +19,9 @@ import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 
-from modot_ros.bag_io import BagWriter, typestore_for
-from modot_ros.frame_outputs import rosbags_message_types
-from modot_ros.ros.bag_player import message_class
+from modot_ros.bags.io import BagWriter, typestore_for
+from modot_ros.bags.typestore import rosbags_message_types
+from modot_ros.ros.tools.bag_player import message_class
 
 
 class Recorder:

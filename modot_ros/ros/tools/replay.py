@@ -3,7 +3,7 @@
 Plays a bag into the running node, records what it publishes and scores it (drops, latency,
 the same metrics as ``modot-eval-bag``).
 
-``scripts/in_loopback.sh python -m modot_ros.replay BAG --output DIR [--rate R] [-p name:=value]``
+``scripts/in_loopback.sh python -m modot_ros.ros.tools.replay BAG --output DIR [--rate R] [-p name:=value]``
 (the wrapper keeps DDS on loopback). Order: node, recorder (waits for the node's topics), player
 (waits for the node's image subscription, publishes /clock), drain, stop, evaluate. This module
 only starts processes; rclpy lives in ``modot_ros.ros``.
@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from modot_ros.bag_io import BagError, open_bag, select_topics
-from modot_ros.replay_eval import evaluate_recording
-
-RECORDED = ("depth/image", "depth/camera_info", "depth/confidence", "occlusion/boundary", "occlusion/mask")
+from modot_ros.bags.io import BagError, open_bag, select_topics
+from modot_ros.evaluation.replay_evaluation import evaluate_recording
+from modot_ros.pipeline.topics import RECORDED
 
 
 def node_command(image: str, camera_info: str, namespace: str, params: Sequence[str]) -> list[str]:
@@ -109,12 +108,12 @@ def replay_bag(bag: str | Path, output: str | Path, *, rate: float = 1.0, params
     try:
         node = command or node_command(selection.image, selection.camera_info, namespace, params)
         processes["node"] = (_start(node, logs / "node.log"), logs / "node.log")
-        processes["recorder"] = (_start([sys.executable, "-m", "modot_ros.ros.recorder", "-o", str(record_bag),
+        processes["recorder"] = (_start([sys.executable, "-m", "modot_ros.ros.tools.recorder", "-o", str(record_bag),
                                          "--topics", *recorded, "--require", prefix + "depth/image",
                                          "--ready-file", str(ready), "--status-file", str(status)],
                                         logs / "recorder.log"), logs / "recorder.log")
         _wait_file(ready, processes, startup_timeout)
-        player = _start([sys.executable, "-m", "modot_ros.ros.bag_player", str(bag), "--rate", str(rate),
+        player = _start([sys.executable, "-m", "modot_ros.ros.tools.bag_player", str(bag), "--rate", str(rate),
                          "--topics", *selection.roles().values(), "--wait-for", selection.image,
                          "--log", str(player_log)], logs / "player.log")
         processes["player"] = (player, logs / "player.log")

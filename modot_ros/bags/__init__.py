@@ -1,0 +1,1 @@
+"""rosbag2 files without ROS: reading, writing, the typestore, ground-truth bags."""

@@ -1,0 +1,1 @@
+"""Per-frame outputs without rclpy: options, messages, clouds, edge points, stamp sync."""
