@@ -15,11 +15,10 @@ import torch
 
 from benchmarks.harness import benchmark
 from modot_ros.evaluation.bag_evaluation import evaluate_bag
-from modot_ros.bags.io import BagWriter
+from modot_ros.bags.ground_truth import GroundTruthBagWriter
 from modot_ros.config import ModelConfig
 from modot_ros.geometry import CameraIntrinsics
 from modot_ros.inference import DepthBoundaryEstimator
-from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
 
 HEIGHT, WIDTH, RATE_HZ = 480, 640, 30
 
@@ -28,24 +27,15 @@ def write_bench_bag(path: Path, frames: int) -> Path:
     """A 30 Hz bag of textured 640x480 frames with a depth step and its boundary as ground truth."""
     rng = np.random.default_rng(0)
     intr = CameraIntrinsics(525.0, 525.0, 319.5, 239.5, WIDTH, HEIGHT)
-    with BagWriter(path, "mcap") as bag:
-        t = bag.typestore.types
+    with GroundTruthBagWriter(path, "mcap") as bag:
         for i in range(frames):
-            stamp_ns = 1_000_000_000 + i * 1_000_000_000 // RATE_HZ
-            header = t["std_msgs/msg/Header"](stamp=t["builtin_interfaces/msg/Time"](
-                sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000), frame_id="camera_optical_frame")
             depth = np.full((HEIGHT, WIDTH), 2.0, np.float32)
             edge = WIDTH // 3 + i
             depth[:, edge:] = 5.0
             boundary = np.zeros((HEIGHT, WIDTH), np.uint8)
             boundary[:, edge - 1] = 255
-            rgb = rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
-            image = t["sensor_msgs/msg/Image"]
-            bag.write("/camera/image_raw", array_to_image(rgb, "rgb8", header, image), stamp_ns)
-            bag.write("/camera/camera_info", intrinsics_to_camera_info(
-                intr, header, t["sensor_msgs/msg/CameraInfo"], t["sensor_msgs/msg/RegionOfInterest"]), stamp_ns)
-            bag.write("/camera/depth/ground_truth", array_to_image(depth, "32FC1", header, image), stamp_ns)
-            bag.write("/camera/occlusion/ground_truth", array_to_image(boundary, "mono8", header, image), stamp_ns)
+            bag.write_frame(1_000_000_000 + i * 1_000_000_000 // RATE_HZ,
+                            rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8), intr, depth, boundary)
     return path
 
 

@@ -7,6 +7,7 @@ resolution (or a requested one) together with the intrinsics of that output grid
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -42,6 +43,20 @@ class Prediction:
     sigma: np.ndarray | None
     params: np.ndarray | None
     intrinsics: CameraIntrinsics | list[CameraIntrinsics]
+
+
+def weights_path(path: str | Path | None = None) -> Path:
+    """The checkpoint to load: ``path``, or the packaged default weights when it is None or empty.
+
+    Raises ``CheckpointError`` when the packaged default is asked for but not installed.
+    """
+    if path:
+        return Path(path)
+    default = default_weights_path()
+    if not default.is_file():
+        raise CheckpointError(default, "default weights are not installed yet; train a model "
+                              "(python -m training.train) or pass a checkpoint path")
+    return default
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -85,11 +100,15 @@ class DepthBoundaryEstimator:
 
     device: 'auto' | 'cpu' | 'cuda[:N]'. precision: 'auto' (fp16 autocast on CUDA, fp32 on CPU),
     'fp32' or 'fp16'. compile: wrap the network in ``torch.compile``. warmup: dummy forwards now,
-    so the first real frame is not slow.
+    so the first real frame is not slow. input_size: (width, height) network input instead of the
+    model's own (multiples of 16; the network is fully convolutional).
     """
 
     def __init__(self, model: DepthBoundaryNet, *, device: str = "auto", precision: str = "auto",
-                 compile: bool = False, warmup: int = 1) -> None:
+                 compile: bool = False, warmup: int = 1, input_size: tuple[int, int] | None = None) -> None:
+        if input_size:
+            model.config = dataclasses.replace(model.config, input_width=input_size[0],
+                                               input_height=input_size[1])
         self.config: ModelConfig = model.config
         self.device = resolve_device(device)
         if precision not in ("auto", "fp32", "fp16"):
@@ -107,13 +126,8 @@ class DepthBoundaryEstimator:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path | None = None, **kwargs) -> "DepthBoundaryEstimator":
-        """Load weights + config from ``path`` (default: the packaged ``default_weights_path()``)."""
-        if path is None:
-            path = default_weights_path()
-            if not path.is_file():
-                raise CheckpointError(path, "default weights are not installed yet; train a model "
-                                      "(python -m training.train) or pass a checkpoint path")
-        model, _ = build_model(path)
+        """Load weights + config from ``path`` (default: the packaged weights, ``weights_path()``)."""
+        model, _ = build_model(weights_path(path))
         return cls(model, **kwargs)
 
     @classmethod
@@ -130,7 +144,10 @@ class DepthBoundaryEstimator:
 
     def _run(self, images: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """(B, H, W, 3) uint8 on device -> (canonical params fp32, OB logits fp32) at net size."""
-        x = to_network_input(images, self.config.input_height, self.config.input_width)
+        return self._network(to_network_input(images, self.config.input_height, self.config.input_width))
+
+    def _network(self, x: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Network input (B, 3, h, w) -> (canonical params fp32, OB logits fp32)."""
         with torch.inference_mode(), self._autocast():
             out = self._forward(x)
         logits = None if out.boundary_logits is None else out.boundary_logits.float()
@@ -194,15 +211,12 @@ class DepthBoundaryEstimator:
                 _check_image(img, intr)
             inputs = [torch.from_numpy(np.require(img, requirements=("C", "W"))).to(self.device)[None]
                       for img, _ in chunk]
-            x = torch.cat([to_network_input(t, self.config.input_height, self.config.input_width)
-                           for t in inputs])
-            with torch.inference_mode(), self._autocast():
-                out = self._forward(x)
+            params, logits = self._network(torch.cat(
+                [to_network_input(t, self.config.input_height, self.config.input_width) for t in inputs]))
             scales = self._scales([intr for _, intr in chunk])
             for i, (img, intr) in enumerate(chunk):
-                params = None if out.depth_params is None else out.depth_params[i:i + 1]
-                logits = None if out.boundary_logits is None else out.boundary_logits[i:i + 1].float()
-                res = self._outputs(params, logits, scales[i:i + 1], img.shape[:2])
+                res = self._outputs(None if params is None else params[i:i + 1],
+                                    None if logits is None else logits[i:i + 1], scales[i:i + 1], img.shape[:2])
                 results.append(Prediction(**{k: None if v is None else v[0] for k, v in res.items()},
                                           intrinsics=intr))
         return results

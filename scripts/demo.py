@@ -44,16 +44,19 @@ def synthetic_bag(folder: Path, frames: int, height: int, width: int) -> Path:
 
 def weight_params(checkpoint: str | None) -> list[str]:
     """Node parameters for the weights: a given file, the packaged default, or random + warning."""
-    from modot_ros.checkpoint import default_weights_path
+    from modot_ros.checkpoint import CheckpointError
+    from modot_ros.inference import weights_path
 
     if checkpoint:
         return [f"model_path:={Path(checkpoint).resolve()}"]
-    if default_weights_path().is_file():
+    try:
+        weights_path()
         return []
-    banner = "!" * 78
-    print(f"{banner}\nWARNING: no default weights at {default_weights_path()}; the node runs RANDOM weights.\n"
-          f"Depth and boundaries below are meaningless; the demo only shows the pipeline.\n{banner}",
-          file=sys.stderr)
+    except CheckpointError as error:
+        banner = "!" * 78
+        print(f"{banner}\nWARNING: {error}; the node runs RANDOM weights.\n"
+              f"Depth and boundaries below are meaningless; the demo only shows the pipeline.\n{banner}",
+              file=sys.stderr)
     return ["random_weights:=true"]
 
 

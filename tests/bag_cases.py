@@ -12,10 +12,8 @@ from pathlib import Path
 import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
-from modot_ros.bags.io import BagWriter
-from modot_ros.depth_units import metres_to_millimetres
+from modot_ros.bags.ground_truth import GroundTruthBagWriter
 from modot_ros.geometry import CameraIntrinsics
-from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
 
 HEIGHT, WIDTH = 48, 64
 
@@ -48,34 +46,22 @@ def write_case_bag(path: Path, n: int = 6, storage: str = "mcap", *, distro=Stor
 
     bad_from: frames from this index on get ground truth of the wrong size (a mid-bag fault).
     """
-    ts = get_typestore(distro)
-    t = ts.types
     intr = CameraIntrinsics(50.0, 50.0, (WIDTH - 1) / 2, (HEIGHT - 1) / 2, WIDTH, HEIGHT)
     gw, gh = gt_size or (WIDTH, HEIGHT)
-    with BagWriter(path, storage, ts) as bag:
+    with GroundTruthBagWriter(path, storage, get_typestore(distro), gt_delay_ns=1000) as bag:
         for i in range(n):
-            stamp = t["builtin_interfaces/msg/Time"](sec=100 + i // 10, nanosec=(i % 10) * period_ns)
-            header = t["std_msgs/msg/Header"](stamp=stamp, frame_id="camera_optical_frame")
-            now = 1_000_000_000 + i * period_ns
+            now = 1_000_000_000 + i * period_ns  # bag time; the stamps below differ from it on purpose
             rgb = case_rgb(i)
             pixels = rgb[..., ::-1] if image_encoding == "bgr8" else rgb
             pixels = np.full((HEIGHT, WIDTH), 7, np.uint16) if image_encoding == "16UC1" else pixels
-            Image = t["sensor_msgs/msg/Image"]
-            bag.write("/camera/image_raw", array_to_image(pixels, image_encoding, header, Image), now)
-            if camera_info:
-                info = intrinsics_to_camera_info(intr, header, t["sensor_msgs/msg/CameraInfo"],
-                                                 t["sensor_msgs/msg/RegionOfInterest"])
-                bag.write("/camera/camera_info", info, now)
             if bad_from is not None and i >= bad_from:
                 gw, gh = WIDTH // 2, HEIGHT // 2
-            if depth_encoding:
-                depth = case_depth(i, gh, gw)
-                pixels = metres_to_millimetres(depth) if depth_encoding == "16UC1" else depth
-                bag.write("/camera/depth/ground_truth",
-                          array_to_image(pixels, depth_encoding, header, t["sensor_msgs/msg/Image"]), now + 1000)
-            if boundary:
-                bag.write("/camera/occlusion/ground_truth",
-                          array_to_image(case_boundary(gh, gw), "mono8", header, Image), now + 2000)
+            header = bag.write_frame((100 + i // 10) * 1_000_000_000 + (i % 10) * period_ns, pixels,
+                                     intr if camera_info else None,
+                                     case_depth(i, gh, gw) if depth_encoding else None,
+                                     case_boundary(gh, gw) if boundary else None,
+                                     image_encoding=image_encoding, depth_encoding=depth_encoding or "32FC1",
+                                     log_ns=now)
             for topic in extra_topics:
-                bag.write(topic, array_to_image(case_depth(i), "32FC1", header, t["sensor_msgs/msg/Image"]), now + 3000)
+                bag.write(topic, bag.image(case_depth(i), "32FC1", header), now + 3000)
     return path

@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from modot_ros import DepthBoundaryEstimator
-from modot_ros.checkpoint import (CheckpointError, default_weights_path, load_checkpoint,
-                                  save_checkpoint)
+from modot_ros.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from modot_ros.config import ModelConfig
 from modot_ros.geometry import CameraIntrinsics
 from modot_ros.inference import resolve_device
@@ -120,9 +119,10 @@ def test_bad_checkpoints_give_one_clear_error(tmp_path, estimator):
 
 
 def test_refuses_to_run_without_weights(monkeypatch, tmp_path):
-    """Until trained weights ship, loading the default says so instead of running random weights."""
-    if default_weights_path().is_file():
-        pytest.skip("default weights are installed")
+    """Without installed weights, loading the default says so instead of running random weights."""
+    weights = tmp_path / "weights"
+    weights.mkdir()  # an install whose weights folder is empty
+    monkeypatch.setattr("modot_ros.inference.default_weights_path", lambda: weights / "modot_lite0.pt")
     with pytest.raises(CheckpointError, match="default weights are not installed"):
         DepthBoundaryEstimator.from_checkpoint()
 

@@ -5,7 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from modot_ros.geometry import backproject_torch, pixel_grid_to_normalized, project_torch, transform_points_torch
-from training.synth import SPLITS, SyntheticDepthDataset, relative_pose, render_scene, render_sequence
+from training.reprojection import relative_pose
+from training.synth import SPLITS, SyntheticDepthDataset, render_scene, render_sequence
 from training.synth.sample import sample_scene
 from training.synth.textures import TEST_PHOTOS, TRAIN_PHOTOS, photo_indices
 
@@ -18,7 +19,7 @@ def test_reprojection_with_gt_depth_and_pose_reproduces_the_image():
     for seed in (11, 12, 13):
         seq = render_sequence(seed, 96, 128, frames=(0, 5), noise=False)
         tgt_depth, K = seq["depth"][:1], seq["K"][:1]
-        T = relative_pose(seq["pose"][1:], seq["pose"][:1]).float()  # source <- target
+        T = relative_pose(seq["pose"][:1], seq["pose"][1:])  # source <- target
         pts = transform_points_torch(backproject_torch(torch.nan_to_num(tgt_depth, nan=1.0), K), T)
         uv, z = project_torch(pts, K)
         grid = pixel_grid_to_normalized(uv, 128, 96)

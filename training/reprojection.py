@@ -37,7 +37,8 @@ def relative_pose(cam_to_world_target: torch.Tensor,
                   cam_to_world_source: torch.Tensor) -> torch.Tensor:
     """``T_source_from_target = inv(T_w_source) @ T_w_target`` (B, 4, 4) float32.
 
-    Inputs are camera-to-world poses (B, 4, 4), as the synthetic engine gives them.
+    The one relative-pose helper of the project. Inputs are camera-to-world poses (B, 4, 4), as
+    the synthetic engine gives them; the target camera is the one whose pixels get warped.
 
     It maps target-camera points into the source camera, as warping needs (§8.C).
     Computed in float64.

@@ -36,25 +36,15 @@ THROTTLE_S = 5.0
 
 
 def load_estimator(config: NodeConfig):
-    """The estimator the config asks for (random weights, packaged default, or a file)."""
-    import dataclasses  # torch-side imports happen here, on configure
-
-    from modot_ros.checkpoint import CheckpointError, build_model, default_weights_path
-    from modot_ros.config import ModelConfig
+    """The estimator the config asks for (random weights, the packaged default, or a file)."""
+    from modot_ros.config import ModelConfig  # torch-side imports happen here, on configure
     from modot_ros.inference import DepthBoundaryEstimator
-    from modot_ros.model.network import DepthBoundaryNet
 
+    options = {"device": config.device, "precision": config.precision,
+               "input_size": (config.input_width, config.input_height) if config.input_width else None}
     if config.random_weights:
-        model = DepthBoundaryNet(ModelConfig(pretrained_encoder=False))
-    else:
-        path = config.model_path or default_weights_path()
-        if not config.model_path and not default_weights_path().is_file():
-            raise CheckpointError(path, "default weights are not installed; set model_path")
-        model, _ = build_model(path)
-    if config.input_width:
-        model.config = dataclasses.replace(model.config, input_width=config.input_width,
-                                           input_height=config.input_height)
-    return DepthBoundaryEstimator(model, device=config.device, precision=config.precision)
+        return DepthBoundaryEstimator.from_random(ModelConfig(pretrained_encoder=False), **options)
+    return DepthBoundaryEstimator.from_checkpoint(config.model_path, **options)
 
 
 def stamp_ns(msg: Any) -> int:

@@ -1,9 +1,10 @@
 """Procedural synthetic scene engine: exact ray-cast RGB, depth, normals, instances and OB labels.
 
 Public API: ``render_scene``, ``render_seeds``, ``render_sequence``, ``SyntheticDepthDataset``,
-``write_bag``, ``write_dataset`` / ``FrameFolder``, ``SPLITS`` (seed ranges per split).
+``write_bag``, ``SPLITS`` (seed ranges per split) and ``split_of_seed``. Relative poses between
+frames: ``training.reprojection.relative_pose``.
 """
-from training.synth.api import relative_pose, render_scene, render_seeds, render_sequence
+from training.synth.api import render_scene, render_seeds, render_sequence
 from training.synth.dataset import SyntheticDepthDataset
 from training.synth.scene import SPLITS, split_of_seed
 
@@ -14,5 +15,5 @@ def write_bag(*args, **kwargs):
     return _write_bag(*args, **kwargs)
 
 
-__all__ = ["SPLITS", "SyntheticDepthDataset", "relative_pose", "render_scene", "render_seeds",
-           "render_sequence", "split_of_seed", "write_bag"]
+__all__ = ["SPLITS", "SyntheticDepthDataset", "render_scene", "render_seeds", "render_sequence",
+           "split_of_seed", "write_bag"]

@@ -1,7 +1,6 @@
 """Public entry points: render one scene, a batch of seeds, or a frame sequence."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from training.synth.profiles import DEFAULT_PROFILES
@@ -40,11 +39,6 @@ def render_sequence(seed: int, height: int, width: int, frames=(-1, 0, 1), devic
     return render_seeds([seed] * len(frames), height, width, device, frames, noise)
 
 
-def relative_pose(pose_target: torch.Tensor, pose_source: torch.Tensor) -> torch.Tensor:
-    """T_target_from_source (4x4 float64) from two camera-to-world poses."""
-    return torch.linalg.inv(pose_target) @ pose_source
-
-
 def seed_for(split_range: tuple[int, int], index: int) -> int:
     lo, hi = split_range
     if not 0 <= index < hi - lo:
@@ -52,4 +46,4 @@ def seed_for(split_range: tuple[int, int], index: int) -> int:
     return lo + index
 
 
-__all__ = ["render_scene", "render_seeds", "render_sequence", "relative_pose", "seed_for", "np"]
+__all__ = ["render_scene", "render_seeds", "render_sequence", "seed_for"]

@@ -1,0 +1,61 @@
+"""Bags with ground truth, as ``modot-eval-bag`` and the live replay read them (no ROS needed).
+
+Per frame: the colour image, its CameraInfo, ground-truth depth (32FC1 m with NaN invalid, or
+16UC1 mm with 0 invalid) and the ground-truth occlusion boundary (mono8 0/255), all with one
+header. Used by the demo's synthetic bag, the bag tests and the bag benchmark.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modot_ros.bags.io import BagWriter
+from modot_ros.depth_units import metres_to_millimetres
+from modot_ros.geometry import CameraIntrinsics
+from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
+
+FRAME_ID = "camera_optical_frame"
+GT_TOPICS = {"image": "/camera/image_raw", "info": "/camera/camera_info",
+             "depth": "/camera/depth/ground_truth", "boundary": "/camera/occlusion/ground_truth"}
+
+
+class GroundTruthBagWriter(BagWriter):
+    """A ``BagWriter`` that stores one frame (image, info, GT depth, GT boundary) per call."""
+
+    def __init__(self, path: str | Path, storage: str = "mcap", typestore=None, frame_id: str = FRAME_ID,
+                 gt_delay_ns: int = 0) -> None:
+        """gt_delay_ns: bag time of GT depth (boundary: twice that) after the image, as recorders see it."""
+        super().__init__(path, storage, typestore)
+        self.frame_id, self.gt_delay_ns = frame_id, gt_delay_ns
+
+    def header(self, stamp_ns: int) -> Any:
+        t = self.typestore.types
+        return t["std_msgs/msg/Header"](stamp=t["builtin_interfaces/msg/Time"](
+            sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000), frame_id=self.frame_id)
+
+    def image(self, pixels: np.ndarray, encoding: str, header: Any) -> Any:
+        return array_to_image(pixels, encoding, header, self.typestore.types["sensor_msgs/msg/Image"])
+
+    def write_frame(self, stamp_ns: int, image: np.ndarray, intrinsics: CameraIntrinsics | None,
+                    depth: np.ndarray | None = None, boundary: np.ndarray | None = None, *,
+                    image_encoding: str = "rgb8", depth_encoding: str = "32FC1",
+                    log_ns: int | None = None) -> Any:
+        """Write one frame stamped ``stamp_ns`` at bag time ``log_ns`` (default the stamp); returns its header.
+
+        image: pixels laid out as ``image_encoding``; depth in metres; boundary uint8 0/255. A None
+        part (intrinsics, depth, boundary) is left out.
+        """
+        t = self.typestore.types
+        header, log_ns = self.header(stamp_ns), stamp_ns if log_ns is None else log_ns
+        self.write(GT_TOPICS["image"], self.image(image, image_encoding, header), log_ns)
+        if intrinsics is not None:
+            self.write(GT_TOPICS["info"], intrinsics_to_camera_info(
+                intrinsics, header, t["sensor_msgs/msg/CameraInfo"], t["sensor_msgs/msg/RegionOfInterest"]), log_ns)
+        if depth is not None:
+            pixels = metres_to_millimetres(depth) if depth_encoding == "16UC1" else depth.astype(np.float32)
+            self.write(GT_TOPICS["depth"], self.image(pixels, depth_encoding, header), log_ns + self.gt_delay_ns)
+        if boundary is not None:
+            self.write(GT_TOPICS["boundary"], self.image(boundary, "mono8", header), log_ns + 2 * self.gt_delay_ns)
+        return header
