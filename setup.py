@@ -25,9 +25,7 @@ setup(
     entry_points={
         "console_scripts": [
             "modot_node = modot_ros.ros.node:main",
-            "eval_bag = modot_ros.evaluation.bag_evaluation:main",
             "modot-eval-bag = modot_ros.evaluation.bag_evaluation:main",
-            "replay = modot_ros.ros.tools.replay:main",
             "modot-replay = modot_ros.ros.tools.replay:main",
         ],
     },

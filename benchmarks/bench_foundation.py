@@ -1,4 +1,4 @@
-"""Message conversion costs: cloud packing vs a plain memcpy, Image -> network tensor."""
+"""Message conversion costs: cloud packing vs a plain memcpy, Image -> network input tensor."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,9 @@ import torch
 from rosbags.typesys import Stores, get_typestore
 
 from benchmarks.harness import benchmark, timeit
+from modot_ros.config import ModelConfig
 from modot_ros.geometry import CameraIntrinsics, backproject
+from modot_ros.inference import to_network_input
 from modot_ros.pipeline.messages import array_to_image, image_to_rgb
 from modot_ros.pipeline.pointcloud import pack_pointcloud
 
@@ -44,9 +46,12 @@ def image_to_tensor(quick: bool) -> list[dict]:
     header = get_typestore(Stores.ROS2_JAZZY).types["std_msgs/msg/Header"]
     msg = array_to_image(rgb[..., ::-1], "bgr8", header(stamp=None, frame_id="cam"), Image)
 
-    def convert():
-        pixels = torch.from_numpy(np.ascontiguousarray(image_to_rgb(msg)))
-        return pixels.permute(2, 0, 1)[None].float().div_(255.0)
+    net = ModelConfig()
+
+    def convert():  # what the estimator does per frame before the forward pass
+        pixels = torch.from_numpy(np.ascontiguousarray(image_to_rgb(msg)))[None]
+        return to_network_input(pixels, net.input_height, net.input_width)
 
     timing = timeit(convert, repeat=5 if quick else 30)
-    return [{"name": "bgr8 640x480 Image -> (1,3,H,W) float tensor", "value": timing["median_ms"], "unit": "ms"}]
+    return [{"name": f"bgr8 640x480 Image -> {net.input_width}x{net.input_height} network input",
+             "value": timing["median_ms"], "unit": "ms"}]

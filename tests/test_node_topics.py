@@ -5,6 +5,7 @@ runtime parameter checks and diagnostics.
 """
 import pytest
 
+from modot_ros.pipeline.topics import TOPICS
 from tests.ros_helpers.node_run import FAST, run_scenario
 
 pytestmark = pytest.mark.ros
@@ -21,6 +22,7 @@ def run(tmp_path_factory):
 def test_every_output_reaches_a_reliable_subscriber(run):
     """RViz subscribes reliable: every frame must arrive on every topic (no QoS mismatch)."""
     stamps = set(run.result["stamps"] + run.result["after_param"])
+    assert stamps and set(run.result["seen"]) == set(TOPICS), "no frames sent, or an output not subscribed"
     for topic, entries in run.result["seen"].items():
         assert {e["stamp"] for e in entries} == stamps, topic
 
@@ -29,6 +31,7 @@ def test_headers_and_encodings_follow_rep_118(run):
     """Outputs carry the input header and the encodings depth consumers expect."""
     expected = {"depth/image": "32FC1", "depth/image_raw": "16UC1", "depth/confidence": "32FC1",
                 "occlusion/boundary": "32FC1", "occlusion/mask": "mono8"}
+    assert all(run.result["seen"].get(topic) for topic in TOPICS), "an output topic received nothing"
     for topic, entries in run.result["seen"].items():
         for entry in entries:
             assert entry["frame_id"] == "cam_optical_frame"
