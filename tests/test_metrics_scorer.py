@@ -34,6 +34,14 @@ def test_boundary_f1_counts_down_pairs_and_ignores_invalid_gt():
     assert scale_invariant_boundary_f1(np.array([[1.0, 1.0], [2.0, 2.0], [5.0, 9.0]]), gt) == 1.0
 
 
+def test_boundary_f1_constant_map_scores_zero_and_flat_gt_is_undefined():
+    """A constant map finds no edge (0); thresholds above the GT's largest jump are left out."""
+    assert scale_invariant_boundary_f1(np.ones((1, 4)), STEP) == 0.0
+    assert np.isnan(scale_invariant_boundary_f1(STEP, np.ones((1, 4))))
+    small = np.array([[1.0, 1.0, 1.12, 1.12]])
+    assert scale_invariant_boundary_f1(small, small) == 1.0  # only t = 1.05, 1.10 are scored
+
+
 def _two_surfaces(w1: float = 0.5, near_first: bool = True):
     """GT 1 m on columns 0-3, 2 m on 4-7; OB label on column 3; means at both surfaces."""
     gt = np.ones((8, 8))
@@ -106,5 +114,5 @@ def test_scorer_flying_pixels_of_both_readouts_and_bsds_ap():
     summary = scorer.summary()
     assert summary["ap"] == scorer.boundary.result()["ap_bsds"]
     rows = summary_table({"m": summary})
-    assert rows[0] == {"metric": "AbsRel", "m": 0.0}
+    assert rows[0] == {"metric": "AbsRel", "key": "abs_rel", "m": 0.0}
     assert any(r["metric"] == "AP (BSDS)" for r in rows)

@@ -1,13 +1,16 @@
-"""Evaluate a checkpoint on a held-out synthetic split with the shared ``modot_ros.evaluation``.
+"""Evaluate a checkpoint on a held-out synthetic split with the shared scorer, beside baselines.
 
     python -m training.evaluate --checkpoint modot_ros/weights/modot_lite0.pt --split test \
-        --n 64 --output build/eval/lite0 [--compare OTHER.pt]
+        --n 64 --output build/eval/lite0 [--baselines constant,shipped] [--compare OTHER.pt]
 
 Predictions go through ``DepthBoundaryEstimator`` (the runtime contract: uint8 RGB + intrinsics
 in, metric depth at input resolution out), so these numbers are what the node would produce.
-Writes ``metrics.md`` / ``metrics.json``, the OB PR curve and PNG panels RGB | GT depth |
-predicted depth | AbsRel error | GT OB | predicted OB | side views of the point clouds
-(this model vs ``--compare``, or vs its own mean read-out).
+Every model is scored by ``modot_ros.evaluation.scorer.FrameScorer``, the scorer of the bag
+report. Rows: the baselines (``constant``: the training-set median canonical depth, fx-scaled;
+``shipped``: the packaged weights) and the checkpoint. Writes ``metrics.md`` / ``metrics.json``
+(one column per model), the OB PR curve, PNG panels RGB | GT depth | predicted depth | AbsRel
+error | GT OB | predicted OB | side views of the point clouds (this model vs ``--compare``, or vs
+its own mean read-out), and a mixture-health panel (dominant component, edge bimodality).
 """
 from __future__ import annotations
 
@@ -23,74 +26,55 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from modot_ros.evaluation import plots as report
+from modot_ros.evaluation.mixture_health import bimodal_mask
+from modot_ros.evaluation.scorer import FrameScorer, summary_table
 from modot_ros.geometry import CameraIntrinsics, backproject
+from modot_ros.checkpoint import default_weights_path
 from modot_ros.inference import DepthBoundaryEstimator, Prediction
-from modot_ros.evaluation import (BoundaryEvaluator, DepthAccumulator, chamfer_fscore,
-                               depth_boundary_error, flying_pixel_rate)
-from training.trainer_data import load_cache, render_cache
+from modot_ros.model.canonical import network_focal
+from training.trainer_data import cache_frames, ensure_cache, load_cache
 
-DEPTH_COLUMNS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "delta1", "delta2", "delta3")
+BASELINES = ("constant", "shipped")
 
 
 def split_frames(split: str, n: int, cache: str | Path | None = None) -> list[dict]:
     """The first ``n`` key frames of ``split`` as numpy dicts (rendered into a cache once)."""
-    path = Path(cache or f"build/cache/{split}_240x320.pt")
-    data = load_cache(path) if path.is_file() else None
-    if data is None or len(data["seeds"]) < n:
-        data = load_cache(render_cache(path, split, n, source_offsets=()))
-    frames = []
-    for i in range(n):
-        h, w = data["depth"].shape[-2:]
-        frames.append({"rgb": data["rgb"][i, 0].permute(1, 2, 0).numpy(),
-                       "depth": data["depth"][i, 0].float().numpy(),
-                       "boundary": data["boundary"][i, 0].numpy().astype(bool),
-                       "intrinsics": CameraIntrinsics.from_matrix(data["K"][i].double().numpy(), w, h),
-                       "seed": data["seeds"][i]})
+    path = ensure_cache(cache or f"build/cache/{split}_240x320.pt", split, n)
+    frames = cache_frames(load_cache(path), n)
+    for frame in frames:
+        h, w = frame["depth"].shape
+        frame["intrinsics"] = CameraIntrinsics.from_matrix(frame.pop("K"), w, h)
     return frames
 
 
-class _Scores:
-    """Per-frame accumulation of every metric family for one model."""
+def _canonical_scale(intrinsics: CameraIntrinsics, config) -> float:
+    """fx_net / canonical_focal: canonical depth x this = metric depth (``model.canonical``)."""
+    return network_focal(intrinsics, config.input_width, config.input_height) / config.canonical_focal
 
-    def __init__(self) -> None:
-        self.depth, self.depth_mean = DepthAccumulator(), DepthAccumulator()
-        self.boundary = BoundaryEvaluator()
-        self.rows: dict[str, list[float]] = {}
 
-    def _put(self, values: dict[str, float]) -> None:
-        for key, value in values.items():
-            self.rows.setdefault(key, []).append(value)
+def median_canonical_depth(frames: list[dict], config) -> float:
+    """Median over the frames' valid GT pixels of the canonical depth the network is trained on."""
+    values = [f["depth"][np.isfinite(f["depth"]) & (f["depth"] > 0)] / _canonical_scale(f["intrinsics"], config)
+              for f in frames]
+    return float(np.median(np.concatenate(values)))
 
-    def add(self, pred: Prediction, frame: dict) -> None:
-        gt = frame["depth"]
-        if pred.boundary is not None:
-            self.boundary.add(pred.boundary, frame["boundary"])
-        if pred.depth is None:
-            return
-        self.depth.add(pred.depth, gt)
-        self.depth_mean.add(pred.depth_mean, gt)
-        dbe = depth_boundary_error(pred.depth, frame["boundary"])
-        fly = flying_pixel_rate(pred.depth, gt)
-        fly_mean = flying_pixel_rate(pred.depth_mean, gt)
-        # every 2nd row and column: the KD-tree on all 77k points costs seconds per frame
-        cloud = chamfer_fscore(backproject(pred.depth, frame["intrinsics"])[::2, ::2],
-                               backproject(gt, frame["intrinsics"])[::2, ::2], tau=0.05,
-                               relative=True)
-        self._put({"dbe_acc": dbe["dbe_acc"], "dbe_comp": dbe["dbe_comp"],
-                   "flying_rate": fly["flying_rate"], "flying_rate_mean_readout": fly_mean["flying_rate"],
-                   "chamfer": cloud["chamfer"], "fscore_rel5": cloud["fscore"]})
 
-    def summary(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        if self.depth.per_frame["abs_rel"].size:
-            mean = self.depth.mean()
-            out |= {k: mean[k] for k in DEPTH_COLUMNS}
-            out["abs_rel_mean_readout"] = self.depth_mean.mean()["abs_rel"]
-            out |= {k: float(np.nanmean(v)) for k, v in self.rows.items()}
-        if self.boundary.n_images:
-            res = self.boundary.result()
-            out |= {"ods": res["ods_f"], "ois": res["ois_f"], "ap": res["ap"]}
-        return out
+def constant_predictions(frames: list[dict], median_canonical: float, config) -> list[Prediction]:
+    """The constant baseline: depth = median canonical depth x fx_net / canonical_focal per frame."""
+    preds = []
+    for f in frames:
+        depth = np.full(f["depth"].shape, median_canonical * _canonical_scale(f["intrinsics"], config),
+                        np.float32)
+        preds.append(Prediction(depth, depth, None, None, None, None, None, f["intrinsics"]))
+    return preds
+
+
+def score(preds: list[Prediction], frames: list[dict], label: str) -> FrameScorer:
+    """The shared scorer over ``frames`` (with point-cloud Chamfer / F-score)."""
+    scorer = FrameScorer(clouds=True)
+    for pred, frame in tqdm(list(zip(preds, frames)), desc=f"score {label}", mininterval=5):
+        scorer.add_prediction(pred, frame["depth"], frame["boundary"], frame["intrinsics"])
+    return scorer
 
 
 def _side(pred_depth: np.ndarray | None, frame: dict, title: str, zr, yr) -> np.ndarray:
@@ -106,7 +90,6 @@ def save_frame_panel(path: Path, frame: dict, pred: Prediction, other: Predictio
     """One PNG: RGB | GT depth | pred depth | error | GT OB | pred OB | clouds (side view)."""
     gt = frame["depth"]
     lo, hi = float(np.nanmin(gt)), float(np.nanmax(gt))
-    blank = np.zeros_like(gt)
     depth = pred.depth if pred.depth is not None else np.full_like(gt, np.nan)
     err = np.abs(depth - gt) / gt
     zr = (0.0, hi * 1.1)
@@ -119,35 +102,89 @@ def save_frame_panel(path: Path, frame: dict, pred: Prediction, other: Predictio
                                                               cmap="magma")),
                # dilated for display only: 1-px lines vanish when the panel is scaled down
                ("GT OB", ndimage.binary_dilation(frame["boundary"]).astype(np.float32)),
-               ("predicted OB", pred.boundary if pred.boundary is not None else blank),
+               ("predicted OB", pred.boundary if pred.boundary is not None else np.zeros_like(gt)),
                ("side view", _side(pred.depth, frame, labels[0], zr, yr)),
                ("side view", _side(other_depth, frame, labels[1], zr, yr))]
     return report.save_panel(path, columns)
 
 
-def evaluate_checkpoint(checkpoint: str | Path, frames: list[dict], output: str | Path | None = None,
-                        panels: int = 3, compare: str | Path | None = None,
-                        label: str = "model", compare_label: str = "compare") -> dict[str, float]:
-    """Metrics of ``checkpoint`` on ``frames``; with ``output``, also tables and pictures."""
-    estimator = DepthBoundaryEstimator.from_checkpoint(checkpoint, device="cpu", warmup=0)
+def save_mixture_panel(path: Path, frame: dict, pred: Prediction) -> Path | None:
+    """RGB | dominant component (1 blue, 2 red) | edge bimodality (band grey, bimodal green)."""
+    if pred.params is None or pred.params.shape[0] != 5:
+        return None
+    dominant = np.where(pred.params[4] >= 0.5, 0.0, 1.0)
+    scored, bimodal = bimodal_mask(pred.params, frame["depth"], frame["boundary"])
+    band = np.zeros(scored.shape + (3,), np.uint8)
+    band[scored] = (110, 110, 110)
+    band[bimodal] = (40, 220, 40)
+    share = bimodal.sum() / max(1, scored.sum())
+    return report.save_panel(path, [("RGB", frame["rgb"]),
+                                    ("dominant component (blue 1, red 2)",
+                                     report.colorize(dominant, 0.0, 1.0, "coolwarm")),
+                                    (f"edge bimodality {share:.1%} (green)", band)])
+
+
+def write_outputs(out: Path, summaries: dict[str, dict], boundary: dict[str, dict]) -> str:
+    """Write metrics.json, all_metrics.json, metrics.md and the OB PR curve; return the table.
+
+    metrics.json is the last model's summary (export embeds it); all_metrics.json has every
+    model; metrics.md has a metric per row and a model per column.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(list(summaries.values())[-1], indent=2))
+    (out / "all_metrics.json").write_text(json.dumps(summaries, indent=2))
+    table = report.write_markdown_table(summary_table(summaries), out / "metrics.md")
+    if boundary:
+        report.plot_pr_curve(out / "ob_pr_curve.png", boundary)
+    return table
+
+
+def _write_panels(out: Path, frames: list[dict], preds: list[Prediction], compare, labels, panels: int) -> None:
     other = DepthBoundaryEstimator.from_checkpoint(compare, device="cpu", warmup=0) if compare else None
+    for i in range(min(panels, len(frames))):
+        o = other.predict(frames[i]["rgb"], frames[i]["intrinsics"]) if other else None
+        save_frame_panel(out / f"panel_{i:02d}.png", frames[i], preds[i], o, labels)
+    if frames:
+        save_mixture_panel(out / "mixture_health.png", frames[0], preds[0])
+
+
+def evaluate_checkpoint(checkpoint: str | Path, frames: list[dict], output: str | Path | None = None,
+                        panels: int = 3, compare: str | Path | None = None, label: str = "model",
+                        compare_label: str = "compare", baselines: tuple[str, ...] = (),
+                        train_frames: list[dict] | None = None) -> dict[str, float]:
+    """Metrics of ``checkpoint`` on ``frames``; with ``output``, also tables (with baselines) and pictures."""
+    estimator = DepthBoundaryEstimator.from_checkpoint(checkpoint, device="cpu", warmup=0)
     preds = estimator.predict_batch([f["rgb"] for f in frames], [f["intrinsics"] for f in frames], 4)
-    scores = _Scores()
-    for pred, frame in tqdm(list(zip(preds, frames)), desc=f"score {label}", mininterval=5):
-        scores.add(pred, frame)
-    summary = scores.summary()
+    scorers = baseline_scorers(baselines, frames, estimator.config, train_frames, checkpoint)
+    scorers[label] = score(preds, frames, label)
+    summaries = {name: s.summary() for name, s in scorers.items()}
     if output is not None:
         out = Path(output)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(summary, indent=2))
-        report.write_markdown_table([{"model": label} | summary], out / "metrics.md")
-        if scores.boundary.n_images:
-            report.plot_pr_curve(out / "ob_pr_curve.png", {label: scores.boundary.result()})
-        labels = (label, compare_label if other else f"{label} mean read-out")
-        for i in range(min(panels, len(frames))):
-            o = other.predict(frames[i]["rgb"], frames[i]["intrinsics"]) if other else None
-            save_frame_panel(out / f"panel_{i:02d}.png", frames[i], preds[i], o, labels)
-    return summary
+        boundary = {name: s.boundary.result() for name, s in scorers.items() if s.boundary.n_images}
+        write_outputs(out, summaries, boundary)
+        labels = (label, compare_label if compare else f"{label} mean read-out")
+        _write_panels(out, frames, preds, compare, labels, panels)
+    return summaries[label]
+
+
+def baseline_scorers(names: tuple[str, ...], frames: list[dict], config, train_frames: list[dict] | None,
+                     checkpoint: str | Path) -> dict[str, FrameScorer]:
+    """Scorers of the named baselines; ``shipped`` is left out when it is the checkpoint itself."""
+    unknown = set(names) - set(BASELINES)
+    if unknown:
+        raise ValueError(f"unknown baselines {sorted(unknown)}; allowed: {', '.join(BASELINES)}")
+    scorers: dict[str, FrameScorer] = {}
+    if "constant" in names:
+        if not train_frames:
+            raise ValueError("the constant baseline needs training frames for its median depth")
+        median = median_canonical_depth(train_frames, config)
+        scorers["constant"] = score(constant_predictions(frames, median, config), frames, "constant")
+    shipped = default_weights_path()
+    if "shipped" in names and Path(checkpoint).resolve() != shipped.resolve():
+        estimator = DepthBoundaryEstimator.from_checkpoint(shipped, device="cpu", warmup=0)
+        preds = estimator.predict_batch([f["rgb"] for f in frames], [f["intrinsics"] for f in frames], 4)
+        scorers["shipped"] = score(preds, frames, "shipped")
+    return scorers
 
 
 def plot_run(run: str | Path, path: str | Path) -> Path:
@@ -168,26 +205,37 @@ def plot_run(run: str | Path, path: str | Path) -> Path:
     return report.plot_series(path, series, xlabel="step", ylabel="value", title=f"run {run.name}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True, help="runtime checkpoint (.pt)")
     parser.add_argument("--split", default="test", help="test | val")
     parser.add_argument("--n", type=int, default=64, help="number of frames")
     parser.add_argument("--output", required=True, help="report directory")
     parser.add_argument("--cache", help="frame cache (default build/cache/SPLIT_240x320.pt)")
+    parser.add_argument("--baselines", default="constant,shipped",
+                        help=f"comma-separated rows before the checkpoint: {', '.join(BASELINES)} or none")
+    parser.add_argument("--train-cache", help="training frames for the constant baseline's median "
+                        "(default build/cache/train_240x320.pt)")
+    parser.add_argument("--train-n", type=int, default=64, help="training frames for that median")
     parser.add_argument("--compare", help="second checkpoint for the point-cloud side view")
     parser.add_argument("--compare-label", default="compare", help="its title in the panels")
     parser.add_argument("--panels", type=int, default=3, help="PNG panels to write")
-    parser.add_argument("--label", default="model", help="row label in the table")
+    parser.add_argument("--label", default="model", help="column label in the table")
     parser.add_argument("--run", help="also plot this run directory's training curves")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     torch.set_num_threads(1)
+    baselines = tuple(b for b in args.baselines.split(",") if b and b != "none")
     frames = split_frames(args.split, args.n, args.cache)
-    summary = evaluate_checkpoint(args.checkpoint, frames, args.output, args.panels, args.compare,
-                                  args.label, args.compare_label)
+    train = split_frames("train", args.train_n, args.train_cache) if "constant" in baselines else None
+    evaluate_checkpoint(args.checkpoint, frames, args.output, args.panels, args.compare, args.label,
+                        args.compare_label, baselines, train)
     if args.run:
         plot_run(args.run, Path(args.output) / "training_curves.png")
-    print(report.write_markdown_table([{"model": args.label} | summary]))
+    print((Path(args.output) / "metrics.md").read_text())
     return 0
 
 

@@ -1,26 +1,30 @@
 """Quick validation during training: depth and OB monitors on full validation frames.
 
-These are training monitors (cheap, torch); the reported test numbers come from
-``training.evaluate`` with the shared ``modot_ros.evaluation`` module.
+Depth monitors are the shared metrics (``modot_ros.evaluation.depth_errors.depth_metrics``, the
+scorer's definitions, validity from ``depth_units.valid_depth_mask``) on the read-out moved to
+numpy: one implementation, and at validation sizes the copy costs milliseconds. The OB monitor is
+a cheap torch pixel F1, not the BSDS protocol; reported test numbers come from
+``training.evaluate`` and its ``FrameScorer``.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from modot_ros import mixture
+from modot_ros.depth_units import valid_depth_mask
+from modot_ros.evaluation.depth_errors import depth_metrics
 from training.trainer_loss import batch_scale
 
 
 def _depth_monitors(params: torch.Tensor, batch: dict, config) -> dict[str, float]:
+    """Mean over the batch's images of AbsRel, RMSE and delta1 (mean of per-image metrics)."""
     params = mixture.resize_params(params, batch["depth"].shape[-2:])
-    pred = mixture.readout(params, batch_scale(batch["K"], config.model)).depth
-    gt = batch["depth"]
-    valid = torch.isfinite(gt) & (gt > 0) & torch.isfinite(pred)
-    p, g = pred[valid], gt[valid]
-    ratio = torch.maximum(p / g, g / p)
-    return {"abs_rel": ((p - g).abs() / g).mean().item(), "rmse": (p - g).square().mean().sqrt().item(),
-            "delta1": (ratio < 1.25).float().mean().item()}
+    pred = mixture.readout(params, batch_scale(batch["K"], config.model)).depth[:, 0].cpu().numpy()
+    gt = batch["depth"][:, 0].float().cpu().numpy()
+    rows = [depth_metrics(p, g, valid=valid_depth_mask(g)) for p, g in zip(pred, gt)]
+    return {key: float(np.nanmean([row[key] for row in rows])) for key in ("abs_rel", "rmse", "delta1")}
 
 
 def _boundary_monitors(logits: torch.Tensor, gt: torch.Tensor) -> dict[str, float]:

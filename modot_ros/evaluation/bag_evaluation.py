@@ -20,7 +20,9 @@ from tqdm import tqdm
 from modot_ros.bags.io import BagError, BagWriter, Frame, iter_frames, open_bag, select_topics, typestore_for
 from modot_ros.checkpoint import CheckpointError
 from modot_ros.evaluation.bag_report import EvaluationReport, FrameResult
-from modot_ros.pipeline.frame_outputs import OutputOptions, compute_frame_arrays, frame_messages, rosbags_message_types
+from modot_ros.bags.typestore import rosbags_message_types
+from modot_ros.pipeline.frame_outputs import compute_frame_arrays, frame_messages
+from modot_ros.pipeline.options import OutputOptions
 from modot_ros.geometry import CameraIntrinsics, backproject
 from modot_ros.pipeline.messages import intrinsics_to_camera_info
 from modot_ros.pipeline.ply import write_ply
@@ -36,21 +38,11 @@ class Predictor(Protocol):
                       batch_size: int = 8) -> list[Any]: ...
 
 
-def load_predictor(checkpoint: str | None, device: str = "auto", allow_random: bool = False) -> Predictor:
-    """The estimator from ``checkpoint`` (default: the packaged weights).
-
-    Random weights only if ``allow_random`` and the default weights are missing (loud warning).
-    """
+def load_predictor(checkpoint: str | None, device: str = "auto") -> Predictor:
+    """The estimator from ``checkpoint`` (default: the packaged weights), through its one loader."""
     from modot_ros.inference import DepthBoundaryEstimator
 
-    try:
-        return DepthBoundaryEstimator.from_checkpoint(checkpoint, device=device)
-    except CheckpointError:
-        if checkpoint is not None or not allow_random:
-            raise
-        print("WARNING: default weights are missing; using RANDOM weights: outputs are meaningless",
-              file=sys.stderr)
-        return DepthBoundaryEstimator.from_random(device=device)
+    return DepthBoundaryEstimator.from_checkpoint(checkpoint, device=device)
 
 
 def _batches(frames: Iterable[Frame], size: int, fault: list) -> Iterator[list[Frame]]:
@@ -81,7 +73,8 @@ class _OutputSink:
     def __call__(self, frame: Frame, prediction: Any) -> None:
         arrays = compute_frame_arrays(prediction, frame.rgb, self.options)
         self.report.add(FrameResult(frame.index, frame.stamp_ns, frame.rgb, arrays.depth, arrays.boundary,
-                                    arrays.confidence, arrays.intrinsics, frame.gt_depth, frame.gt_boundary))
+                                    arrays.confidence, arrays.intrinsics, frame.gt_depth, frame.gt_boundary,
+                                    prediction.depth_mean, prediction.params))
         if frame.index in self.ply_frames:
             self.ply_dir.mkdir(parents=True, exist_ok=True)
             write_ply(self.ply_dir / f"frame_{frame.index:05d}.ply", backproject(arrays.depth, arrays.intrinsics),
@@ -128,12 +121,7 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
     fault: list[str] = []
     start = time.perf_counter()
     with open_bag(bag) as reader:
-        selection = select_topics(reader, **(topics or {}), use_gt=use_gt, need_info=intrinsics is None)
-        frames = iter_frames(reader, selection, intrinsics)
-        first = next(frames, None)  # a bag that fails at once fails before the model loads
-        if first is None:
-            raise BagError(f"no frame on {selection.image} could be assembled (image + camera_info)")
-        frames = itertools.chain([first], frames)
+        selection, frames = _open_frames(reader, topics, use_gt, intrinsics)
         predictor = predictor or load_predictor(checkpoint, device)
         total = next((c.msgcount for c in reader.connections if c.topic == selection.image), None)
         # a full typestore of the bag's distro: the reader's holds only the types found in the bag
@@ -142,28 +130,49 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
                            selection)
         if max_frames is not None:
             frames = (f for f in frames if f.index < max_frames)
-        predict_s = 0.0
         try:
-            with tqdm(total=min(total or 0, max_frames or total or 0) or None, unit="frame",
-                      disable=not progress, desc="evaluating") as bar:
-                for batch in _batches(frames, batch_size, fault):
-                    tic = time.perf_counter()
-                    predictions = predictor.predict_batch([f.rgb for f in batch], [f.intrinsics for f in batch],
-                                                          batch_size)
-                    predict_s += time.perf_counter() - tic
-                    for frame, prediction in zip(batch, predictions, strict=True):
-                        sink(frame, prediction)
-                    bar.update(len(batch))
+            bar = tqdm(total=min(total or 0, max_frames or total or 0) or None, unit="frame",
+                       disable=not progress, desc="evaluating")
+            predict_s = _predict_all(predictor, _batches(frames, batch_size, fault), sink, batch_size, bar)
         finally:
             if writer is not None:
                 writer.close()
         duration_s = reader.duration / 1e9 if reader.duration else 0.0
-    wall = time.perf_counter() - start
-    run = {"bag": str(bag), "topics": selection.roles(), "wall_s": wall, "predict_s": predict_s,
-           "bag_duration_s": duration_s, "frames": report.n_frames,
-           "frames_per_s": report.n_frames / wall if wall else 0.0,
-           "realtime_factor": duration_s / wall if wall and duration_s else None, "error": fault[0] if fault else None}
+    run = _run_stats(time.perf_counter() - start, duration_s, report.n_frames, fault)
+    run |= {"bag": str(bag), "topics": selection.roles(), "predict_s": predict_s}
     return report.write(output, run)
+
+
+def _open_frames(reader: Any, topics: dict | None, use_gt: bool, intrinsics: tuple | None) -> tuple[Any, Iterator]:
+    """The topic selection and its frames; a bag that fails at once fails before the model loads."""
+    selection = select_topics(reader, **(topics or {}), use_gt=use_gt, need_info=intrinsics is None)
+    frames = iter_frames(reader, selection, intrinsics)
+    first = next(frames, None)
+    if first is None:
+        raise BagError(f"no frame on {selection.image} could be assembled (image + camera_info)")
+    return selection, itertools.chain([first], frames)
+
+
+def _predict_all(predictor: Predictor, batches: Iterable[list[Frame]], sink: _OutputSink, batch_size: int,
+                 bar: tqdm) -> float:
+    """Run the predictor on every batch and hand each result to ``sink``; returns predict seconds."""
+    predict_s = 0.0
+    with bar:
+        for batch in batches:
+            tic = time.perf_counter()
+            predictions = predictor.predict_batch([f.rgb for f in batch], [f.intrinsics for f in batch], batch_size)
+            predict_s += time.perf_counter() - tic
+            for frame, prediction in zip(batch, predictions, strict=True):
+                sink(frame, prediction)
+            bar.update(len(batch))
+    return predict_s
+
+
+def _run_stats(wall: float, duration_s: float, n_frames: int, fault: list[str]) -> dict:
+    return {"wall_s": wall, "bag_duration_s": duration_s, "frames": n_frames,
+            "frames_per_s": n_frames / wall if wall else 0.0,
+            "realtime_factor": duration_s / wall if wall and duration_s else None,
+            "error": fault[0] if fault else None}
 
 
 def _parser() -> argparse.ArgumentParser:

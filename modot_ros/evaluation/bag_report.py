@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from modot_ros.evaluation.depth_errors import abs_rel_by_distance
 from modot_ros.evaluation.frame_panels import frame_panel, write_plots
 from modot_ros.evaluation.report_markdown import write_markdown_and_html
+from modot_ros.evaluation.scorer import FrameScorer
 from modot_ros.geometry import CameraIntrinsics
-from modot_ros.evaluation import (BoundaryEvaluator, abs_rel_by_distance, depth_boundary_error, depth_edges,
-                               depth_metrics, flying_pixel_rate)
 
 
 @dataclass
@@ -35,6 +35,8 @@ class FrameResult:
     intrinsics: CameraIntrinsics
     gt_depth: np.ndarray | None = None
     gt_boundary: np.ndarray | None = None
+    depth_mean: np.ndarray | None = None   # the weighted-mean read-out, for its flying pixels
+    params: np.ndarray | None = None       # (5, H, W) mixture parameters, for mixture health
 
 
 def _resize_to(array: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -59,8 +61,8 @@ class EvaluationReport:
             raise ValueError(f"align={align!r}; allowed: none, median")
         self.align, self.min_depth, self.max_depth, self.n_panels = align, min_depth, max_depth, n_panels
         self.frames: list[dict] = []
-        self.boundary = BoundaryEvaluator(n_thresholds=ob_thresholds)
-        self.ob_stride = max(1, ob_stride)
+        self.scorer = FrameScorer(min_depth, max_depth, align, ob_thresholds, ob_stride)
+        self.boundary = self.scorer.boundary
         self.edges = np.geomspace(min_depth, max_depth, distance_bins + 1)
         self._bin_sum = np.zeros(distance_bins)
         self._bin_count = np.zeros(distance_bins, np.int64)
@@ -74,32 +76,21 @@ class EvaluationReport:
 
     def add(self, result: FrameResult) -> dict:
         """Score one frame; returns its per-frame metrics (also kept for the report)."""
+        gt, gt_ob = result.gt_depth, result.gt_boundary
+        shape = gt.shape if gt is not None else gt_ob.shape if gt_ob is not None else result.depth.shape
+        depth = _resize_to(result.depth, shape)
         row: dict = {"index": result.index, "stamp_ns": result.stamp_ns}
-        if result.gt_depth is not None:
-            row.update(self._depth_scores(_resize_to(result.depth, result.gt_depth.shape), result))
-        if result.gt_boundary is not None and result.boundary is not None and self.n_frames % self.ob_stride == 0:
-            prob = _resize_to(result.boundary, result.gt_boundary.shape)
-            row["ob_best_f"] = self.boundary.add(np.clip(prob, 0, 1), result.gt_boundary)["best_f"]
+        row |= self.scorer.add(gt, depth=depth, depth_mean=_resize_to(result.depth_mean, shape),
+                               params=_resize_params(result.params, shape),
+                               boundary=_resize_to(result.boundary, shape), gt_boundary=gt_ob)
+        if gt is not None:
+            binned = abs_rel_by_distance(depth, gt, self.edges, align=self.align, min_depth=self.min_depth,
+                                         max_depth=self.max_depth)
+            self._bin_sum += binned["sum"]
+            self._bin_count += binned["count"]
         self.frames.append(row)
         self._keep_panel(row, result)
         return row
-
-    def _depth_scores(self, depth: np.ndarray, result: FrameResult) -> dict:
-        """Depth metrics, sharpness (iBims DBE) and flying pixels of one frame; pools error vs distance."""
-        gt, limits = result.gt_depth, dict(min_depth=self.min_depth, max_depth=self.max_depth)
-        scores = depth_metrics(depth, gt, align=self.align, **limits)
-        gt_valid = np.isfinite(gt) & (gt > self.min_depth) & (gt < self.max_depth)
-        scores["coverage"] = float((gt_valid & np.isfinite(depth)).sum() / max(1, gt_valid.sum()))
-        binned = abs_rel_by_distance(depth, gt, self.edges, align=self.align, **limits)
-        self._bin_sum += binned["sum"]
-        self._bin_count += binned["count"]
-        aligned = depth * scores["scale"] if np.isfinite(scores["scale"]) else depth
-        # GT edges from the same detector as the predicted ones, so a perfect depth map scores 0
-        # (one-pixel OB labels vs Canny's edge placement would bias eps_acc by ~0.5 px)
-        scores |= depth_boundary_error(aligned, depth_edges(gt, log_depth=True), log_depth=True)
-        fly = flying_pixel_rate(aligned, gt)
-        scores |= {"flying_rate": fly["flying_rate"], "off_surface_rate": fly["off_surface_rate"]}
-        return scores
 
     def _keep_panel(self, row: dict, result: FrameResult) -> None:
         """Keep panels of the frames with the lowest / highest AbsRel (or OB F without depth GT)."""
@@ -117,12 +108,12 @@ class EvaluationReport:
     def summary(self) -> dict:
         """Aggregates: depth means over frames, ODS/OIS/AP, error vs distance, per-frame rows."""
         out: dict = {"n_frames": self.n_frames, "align": self.align,
-                     "ob_protocol": {"thresholds": len(self.boundary.thresholds), "frame_stride": self.ob_stride}}
+                     "ob_protocol": {"thresholds": len(self.boundary.thresholds),
+                                     "frame_stride": self.scorer.ob_stride}}
+        scores = self.scorer.summary()
         depth_rows = [f for f in self.frames if "abs_rel" in f]
         if depth_rows:
-            keys = [k for k in depth_rows[0] if k not in ("index", "stamp_ns", "ob_best_f", "scale")]
-            with np.errstate(invalid="ignore"):  # frames without valid GT are NaN rows, left out
-                out["depth"] = {k: float(np.nanmean([f.get(k, np.nan) for f in depth_rows])) for k in keys}
+            out["depth"] = {k: v for k, v in scores.items() if k not in ("n_frames", "ods", "ois", "ap", "ap_ours")}
             out["depth"]["n_frames"] = len(depth_rows)
             with np.errstate(invalid="ignore", divide="ignore"):
                 mean = self._bin_sum / self._bin_count
@@ -159,6 +150,13 @@ class EvaluationReport:
                 cv2.imwrite(str(folder / name), panel[..., ::-1])
                 names.append(f"panels/{name}")
         return names
+
+
+def _resize_params(params: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """(C, H, W) parameters at another size are resized channel by channel (nearest)."""
+    if params is None or params.shape[1:] == shape:
+        return params
+    return np.stack([_resize_to(np.ascontiguousarray(c), shape) for c in params])
 
 
 def _finite(value):

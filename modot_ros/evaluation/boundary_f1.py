@@ -6,8 +6,9 @@ the smaller exceeds t. Dividing removes the global scale, so a map scaled by any
 scores the same. Precision = predicted edge pairs that are GT edge pairs / predicted edge pairs;
 recall = GT edge pairs that are predicted / GT edge pairs; F1 = 2PR / (P + R). The score is the
 mean of F1 over t in ``THRESHOLDS`` weighted by t, so sharper jumps weigh more.
-Pairs with an invalid GT pixel are ignored. With no GT and no predicted edge pair at some t,
-that t scores F1 = 1 (nothing to find, nothing invented); with one side empty, F1 = 0.
+Pairs with an invalid GT pixel are ignored. A threshold at which the GT has no edge pair is
+left out of the weighted mean (F1 undefined; counting it as 1 would reward a constant map on
+flat frames); a frame with no GT edge pair at any t scores NaN, which the scorer's means skip.
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def _pair_ratios(depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _f1(pred_edges: np.ndarray, gt_edges: np.ndarray) -> float:
     n_pred, n_gt = int(pred_edges.sum()), int(gt_edges.sum())
-    if n_pred == 0 and n_gt == 0:
-        return 1.0
+    if n_gt == 0:
+        return float("nan")
     hits = int((pred_edges & gt_edges).sum())
     if hits == 0:
         return 0.0
@@ -52,7 +53,7 @@ def _usable_ratios(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def boundary_f1_at(pred: np.ndarray, gt: np.ndarray, threshold: float) -> float:
-    """F1 of predicted vs GT edge pairs at one ratio ``threshold`` (> 1)."""
+    """F1 of predicted vs GT edge pairs at one ratio ``threshold`` (> 1); NaN without GT edge pairs."""
     p, g = _usable_ratios(pred, gt)
     return _f1(p > threshold, g > threshold)
 
@@ -63,4 +64,7 @@ def scale_invariant_boundary_f1(pred: np.ndarray, gt: np.ndarray,
     p, g = _usable_ratios(pred, gt)
     weights = np.asarray(thresholds, np.float64)
     scores = np.array([_f1(p > t, g > t) for t in thresholds])
-    return float((weights * scores).sum() / weights.sum())
+    defined = np.isfinite(scores)
+    if not defined.any():
+        return float("nan")
+    return float((weights * scores)[defined].sum() / weights[defined].sum())

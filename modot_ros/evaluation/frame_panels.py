@@ -16,16 +16,6 @@ import numpy as np
 TILE_WIDTH = 320
 
 
-def colorize_depth(depth: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-    """Turbo on inverse depth (near = red), range from ``reference`` (e.g. ground truth) if given."""
-    source = reference if reference is not None and np.isfinite(reference).any() else depth
-    inverse = 1.0 / np.where(np.isfinite(source) & (source > 0), source, np.nan)
-    if not np.isfinite(inverse).any():
-        return np.zeros(depth.shape + (3,), np.uint8)
-    lo, hi = np.nanpercentile(inverse, [2, 98])
-    return report.colorize(1.0 / depth, lo, hi)
-
-
 def _tile(image: np.ndarray, label: str) -> np.ndarray:
     height = round(image.shape[0] * TILE_WIDTH / image.shape[1])
     tile = cv2.resize(np.ascontiguousarray(image), (TILE_WIDTH, height), interpolation=cv2.INTER_NEAREST)
@@ -37,7 +27,8 @@ def _tile(image: np.ndarray, label: str) -> np.ndarray:
 def frame_panel(result: Any) -> np.ndarray:
     """RGB panel: input | depth | OB | confidence; a second row with ground truth and error if any."""
     gray = lambda a: report.colorize(a, 0.0, 1.0, "bone") if a is not None else None  # noqa: E731
-    top = [(result.rgb, f"input #{result.index}"), (colorize_depth(result.depth, result.gt_depth), "depth"),
+    top = [(result.rgb, f"input #{result.index}"),
+           (report.colorize_inverse_depth(result.depth, result.gt_depth), "depth"),
            (gray(result.boundary), "occlusion boundary"),
            (report.colorize(result.confidence, 0.0, 1.0, "viridis") if result.confidence is not None
             else None, "confidence")]
@@ -45,7 +36,7 @@ def frame_panel(result: Any) -> np.ndarray:
     if result.gt_depth is not None or result.gt_boundary is not None:
         bottom = []
         if result.gt_depth is not None:
-            bottom.append(_tile(colorize_depth(result.gt_depth), "ground-truth depth"))
+            bottom.append(_tile(report.colorize_inverse_depth(result.gt_depth), "ground-truth depth"))
             depth = result.depth if result.depth.shape == result.gt_depth.shape else \
                 cv2.resize(result.depth, result.gt_depth.shape[::-1], interpolation=cv2.INTER_NEAREST)
             rel = np.abs(depth - result.gt_depth) / result.gt_depth

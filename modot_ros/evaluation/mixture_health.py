@@ -1,4 +1,4 @@
-"""Mixture health: does the two-component depth mixture act at occlusion boundaries?
+"""Mixture health: whether the two-component depth mixture acts at occlusion boundaries.
 
 ``params`` is ``Prediction.params``: (5, H, W) ``[mu_1, mu_2, sigma_1, sigma_2, w_1]`` in metric
 inverse depth (1/m), see ``modot_ros.mixture``. Component 1 dominates where w_1 >= 0.5 (the
@@ -40,7 +40,7 @@ def _within(depth: np.ndarray, surface: np.ndarray, rel_tol: float) -> np.ndarra
 
 
 def bimodal_mask(params: np.ndarray, gt: np.ndarray, gt_boundary: np.ndarray, band: int = 2,
-                 rel_tol: float = 0.10, min_weight: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+                 rel_tol: float = 0.10, min_weight: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """(scored, bimodal) (H, W) masks: the separable OB-band pixels and those that are bimodal."""
     params, gt = np.asarray(params, np.float64), np.asarray(gt, np.float64)
     near, far = _surfaces(gt, band)

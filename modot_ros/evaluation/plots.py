@@ -47,6 +47,16 @@ def colorize_depth(depth: np.ndarray, vmin: float | None = None, vmax: float | N
     return colorize(np.where(ok, depth, np.nan), vmin, vmax, cmap)
 
 
+def colorize_inverse_depth(depth: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Turbo on inverse depth (near = red), range from ``reference`` (e.g. ground truth) if given."""
+    source = reference if reference is not None and np.isfinite(reference).any() else depth
+    inverse = 1.0 / np.where(np.isfinite(source) & (source > 0), source, np.nan)
+    if not np.isfinite(inverse).any():
+        return np.zeros(depth.shape + (3,), np.uint8)
+    lo, hi = np.nanpercentile(inverse, [2, 98])
+    return colorize(1.0 / depth, lo, hi)
+
+
 def _as_rgb(image: np.ndarray) -> np.ndarray:
     """uint8 RGB view of an RGB / gray / bool / float map (floats through ``colorize_depth``)."""
     image = np.asarray(image)
@@ -103,7 +113,8 @@ def plot_pr_curve(path: str | Path, results: Mapping[str, Mapping]) -> Path:
         ax.plot(r[keep], p[keep], color="0.85", lw=0.7)
     for label, res in results.items():
         line, = ax.plot(res["recall"], res["precision"],
-                        label=f"{label} ODS={res['ods_f']:.3f} OIS={res['ois_f']:.3f} AP={res['ap']:.3f}")
+                        label=f"{label} ODS={res['ods_f']:.3f} OIS={res['ois_f']:.3f} "
+                              f"AP={res.get('ap_bsds', res['ap']):.3f}")
         ax.plot([res["ods_r"]], [res["ods_p"]], "o", color=line.get_color())
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="recall", ylabel="precision", title="occlusion boundaries")
     ax.legend(loc="lower left", fontsize=7)

@@ -17,9 +17,9 @@ from modot_ros.evaluation.bag_report import EvaluationReport, FrameResult
 from modot_ros.geometry import backproject
 from modot_ros.pipeline.messages import camera_info_to_intrinsics, image_to_array, image_to_depth_metres
 from modot_ros.pipeline.ply import write_ply
+from modot_ros.pipeline.topics import SCORED_ROLES
 
-OUTPUT_ROLES = {"depth": "depth/image", "info": "depth/camera_info", "boundary": "occlusion/boundary",
-                "confidence": "depth/confidence"}
+OUTPUT_ROLES = SCORED_ROLES
 
 
 def _output_groups(reader: Any, prefix: str):

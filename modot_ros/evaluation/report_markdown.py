@@ -4,16 +4,15 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from modot_ros.evaluation.scorer import summary_table
+
 RUN_KEYS = (("frames", "frames evaluated"), ("frames_in", "frames in"), ("frames_out", "frames out"),
             ("drops", "dropped frames"), ("output_rate_hz", "output rate (Hz)"),
             ("latency_ms_p50", "latency p50 (ms)"), ("latency_ms_p95", "latency p95 (ms)"),
             ("frames_per_s", "frames / s"), ("realtime_factor", "x real time"),
             ("bag_duration_s", "bag duration (s)"), ("wall_s", "wall time (s)"), ("error", "stopped by"))
-DEPTH_LABELS = {"abs_rel": "AbsRel", "sq_rel": "SqRel", "rmse": "RMSE (m)", "rmse_log": "RMSE log",
-                "log10": "log10", "delta1": "δ<1.25", "delta2": "δ<1.25²", "delta3": "δ<1.25³",
-                "silog": "SILog", "coverage": "coverage", "dbe_acc": "ε_acc (px)", "dbe_comp": "ε_comp (px)",
-                "flying_rate": "flying-pixel rate", "off_surface_rate": "off-surface rate"}
-BOUNDARY_LABELS = {"ods_f": "ODS F", "ois_f": "OIS F", "ap": "AP", "ods_threshold": "ODS threshold"}
+# AP is the BSDS Area-PR (``ap_bsds``); our own variant stays in metrics.json as ``boundary.ap``
+BOUNDARY_LABELS = {"ods_f": "ODS F", "ois_f": "OIS F", "ap_bsds": "AP (BSDS)", "ods_threshold": "ODS threshold"}
 
 
 def _fmt(value) -> str:
@@ -30,7 +29,8 @@ def _tables(summary: dict) -> list[tuple[str, list[tuple[str, str]]]]:
     if "depth" in summary:
         depth = summary["depth"]
         title = "Depth" + (" (per-frame median-aligned)" if summary["align"] == "median" else " (metric)")
-        tables.append((title, [(label, _fmt(depth[key])) for key, label in DEPTH_LABELS.items() if key in depth]))
+        rows = summary_table({"value": depth})
+        tables.append((title, [(f'{row["metric"]} ({row["key"]})', _fmt(row["value"])) for row in rows]))
     if "boundary" in summary:
         proto = summary.get("ob_protocol", {})
         tables.append((f"Occlusion boundaries (BSDS protocol, {proto.get('thresholds', 99)} thresholds, "

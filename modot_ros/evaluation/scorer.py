@@ -160,12 +160,12 @@ def _cloud_scores(depth: np.ndarray, gt: np.ndarray, intrinsics: Any) -> dict[st
 
 
 def summary_table(summaries: dict[str, dict[str, float]]) -> list[dict[str, object]]:
-    """Rows ``metric | <model> ...`` of the labelled summary keys, ratio bins after the depth keys."""
+    """Rows ``metric | key | <model> ...`` of the labelled summary keys, ratio bins after the depth keys."""
     keys = [k for k in SUMMARY_LABELS if any(k in s for s in summaries.values())]
     ratios = [ratio_key(lo, hi) for lo, hi in zip(RATIO_BINS[:-1], RATIO_BINS[1:])]
     keys[4:4] = [k for k in ratios if any(k in s for s in summaries.values())]
     labels = SUMMARY_LABELS | {k: f"median pred/gt, GT {k[6:]}" for k in ratios}
-    return [{"metric": labels[k]} | {name: s.get(k, float("nan")) for name, s in summaries.items()}
+    return [{"metric": labels[k], "key": k} | {name: s.get(k, float("nan")) for name, s in summaries.items()}
             for k in keys]
 
 
