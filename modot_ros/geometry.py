@@ -43,15 +43,8 @@ class CameraIntrinsics:
 
     def scaled_to(self, width: int, height: int) -> "CameraIntrinsics":
         """Intrinsics of the same camera after resizing the image to ``width`` x ``height``."""
-        sx, sy = width / self.width, height / self.height
-        return CameraIntrinsics(
-            fx=self.fx * sx,
-            fy=self.fy * sy,
-            cx=(self.cx + 0.5) * sx - 0.5,
-            cy=(self.cy + 0.5) * sy - 0.5,
-            width=int(width),
-            height=int(height),
-        )
+        k = resize_affine(width / self.width, height / self.height) @ self.matrix()
+        return CameraIntrinsics.from_matrix(k, width, height)
 
     def cropped(self, x0: int, y0: int, width: int, height: int) -> "CameraIntrinsics":
         """Intrinsics of the sub-image whose top-left pixel is (x0, y0) in this image."""
@@ -69,6 +62,11 @@ class CameraIntrinsics:
     def from_matrix(cls, K: np.ndarray, width: int, height: int) -> "CameraIntrinsics":
         K = np.asarray(K, dtype=np.float64).reshape(3, 3)
         return cls(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), int(width), int(height))
+
+
+def resize_affine(sx: float, sy: float) -> np.ndarray:
+    """3x3 pixel map of a resize by (sx, sy): ``u -> (u + 0.5) * sx - 0.5`` (pixel centres)."""
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
 
 
 @lru_cache(maxsize=16)

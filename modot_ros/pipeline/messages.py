@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from modot_ros.depth_units import millimetres_to_metres
-from modot_ros.geometry import CameraIntrinsics
+from modot_ros.geometry import CameraIntrinsics, resize_affine
 
 
 class MessageError(ValueError):
@@ -152,8 +152,7 @@ def _pixel_affine(info: Any, width: int | None = None, height: int | None = None
     sx, sy = image_w / binned_w, image_h / binned_h
     if width is not None:
         sx, sy = sx * width / image_w, sy * height / image_h
-    scale = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
-    return scale @ affine
+    return resize_affine(sx, sy) @ affine
 
 
 def published_size(info: Any) -> tuple[int, int]:

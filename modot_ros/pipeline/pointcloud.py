@@ -40,15 +40,8 @@ def _check_shape(name: str, values: np.ndarray | None, shape: tuple[int, ...]) -
         raise ValueError(f"cloud field '{name}' has shape {values.shape}, expected {shape}")
 
 
-def pack_pointcloud(
-    xyz: np.ndarray,
-    *,
-    rgb: np.ndarray | None = None,
-    boundary: np.ndarray | None = None,
-    confidence: np.ndarray | None = None,
-    organized: bool = True,
-    decimation: int = 1,
-) -> CloudBuffer:
+def pack_pointcloud(xyz: np.ndarray, *, rgb: np.ndarray | None = None, boundary: np.ndarray | None = None,
+                    confidence: np.ndarray | None = None, organized: bool = True, decimation: int = 1) -> CloudBuffer:
     """Pack (H, W, 3) points (NaN = invalid) plus optional per-pixel fields into one buffer.
 
     organized: keep the H x W grid with NaN points (is_dense false, like depth_image_proc);
@@ -59,40 +52,38 @@ def pack_pointcloud(
         raise ValueError(f"points must have shape (H, W, 3), got {xyz.shape}")
     if decimation < 1:
         raise ValueError(f"decimation must be >= 1, got {decimation}")
-    height, width = xyz.shape[:2]
     for name, values in (("rgb", rgb), ("boundary", boundary), ("confidence", confidence)):
-        _check_shape(name, values, (height, width))
+        _check_shape(name, values, xyz.shape[:2])
     picked = np.s_[::decimation, ::decimation]
     keep = None if organized else np.isfinite(xyz[picked]).all(axis=2)
 
     def select(values):  # decimate, then drop invalid points for unorganized clouds
+        if values is None:
+            return None
         values = values[picked]
         return values if keep is None else values[keep]
 
     points = select(xyz)
-    grid = points.shape[:-1]
     names = ["x", "y", "z", "boundary"]
     names += [name for name, values in (("rgb", rgb), ("confidence", confidence)) if values is not None]
     point_step = 16 if names == ["x", "y", "z", "boundary"] else 32
+    floats = _point_rows(points, select(boundary), select(rgb), select(confidence), point_step)
+    cloud_h, cloud_w = points.shape[:-1] if organized else (1, points.shape[0])
+    return CloudBuffer(height=cloud_h, width=cloud_w, point_step=point_step,
+                       fields=tuple((name, FIELD_OFFSETS[name]) for name in names),
+                       data=floats.reshape(-1).view(np.uint8), is_dense=not organized)
 
-    count = int(np.prod(grid))
+
+def _point_rows(points: np.ndarray, boundary: np.ndarray | None, rgb: np.ndarray | None,
+                confidence: np.ndarray | None, point_step: int) -> np.ndarray:
+    """(N, point_step / 4) float32 rows: x, y, z, boundary, then rgb, confidence, padding (32-byte points)."""
+    count = int(np.prod(points.shape[:-1]))
     if count == 0:
-        floats = np.zeros((0, point_step // 4), np.float32)
-    else:
-        channels = [points, select(boundary) if boundary is not None else None]
-        if point_step == 32:
-            colour = _packed_rgb(select(rgb)) if rgb is not None else None
-            channels += [colour, select(confidence) if confidence is not None else None, None, None]
-        floats = _interleave(channels, count)
-    cloud_h, cloud_w = grid if organized else (1, grid[0])
-    return CloudBuffer(
-        height=cloud_h,
-        width=cloud_w,
-        point_step=point_step,
-        fields=tuple((name, FIELD_OFFSETS[name]) for name in names),
-        data=floats.reshape(-1).view(np.uint8),
-        is_dense=not organized,
-    )
+        return np.zeros((0, point_step // 4), np.float32)
+    channels = [points, boundary]
+    if point_step == 32:
+        channels += [_packed_rgb(rgb) if rgb is not None else None, confidence, None, None]
+    return _interleave(channels, count)
 
 
 def _interleave(channels: list[np.ndarray | None], count: int) -> np.ndarray:

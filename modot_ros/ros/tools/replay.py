@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from modot_ros.bags.io import BagError, open_bag, select_topics
+from modot_ros.bags.io import BagError, TopicSelection, open_bag, select_topics
 from modot_ros.evaluation.replay_evaluation import evaluate_recording
 from modot_ros.pipeline.topics import RECORDED
 
@@ -91,44 +91,51 @@ def replay_bag(bag: str | Path, output: str | Path, *, rate: float = 1.0, params
     ob_thresholds, ob_stride: BSDS thresholds and frame stride of the OB scores (speed).
     """
     output = Path(output)
-    logs = output / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    (output / "logs").mkdir(parents=True, exist_ok=True)
     with open_bag(bag) as reader:
         selection = select_topics(reader, **(topics or {}))
         duration_s = reader.duration / 1e9
     prefix = "/" + namespace.strip("/") + "/" if namespace.strip("/") else "/"
-    recorded = [prefix + t for t in RECORDED] + ["/diagnostics"]
-    record_bag = output / "recorded_bag"
-    if record_bag.exists():
-        raise BagError(f"{record_bag} exists; remove it or choose another --output")
-    processes: dict[str, tuple[subprocess.Popen, Path]] = {}
-    player_log, ready = output / "player_log.json", logs / "recorder.ready"
-    status = logs / "recorder_status.json"
+    if (output / "recorded_bag").exists():
+        raise BagError(f"{output / 'recorded_bag'} exists; remove it or choose another --output")
+    node = command or node_command(selection.image, selection.camera_info, namespace, params)
+    wall = _run_live(bag, node, selection, prefix, output, rate, startup_timeout,
+                     startup_timeout + duration_s / rate + 60, quiet_s)
+    run = {"rate": rate, "wall_s": wall, "bag_duration_s": duration_s} | (run_info or {})
+    return evaluate_recording(bag, output / "recorded_bag", output / "player_log.json", output, selection, prefix,
+                              align, run, ply_frames, ob_thresholds, ob_stride)
+
+
+def _run_live(bag: str | Path, node: list[str], selection: TopicSelection, prefix: str, output: Path, rate: float,
+              startup_timeout: float, play_timeout: float, quiet_s: float) -> float:
+    """Node, then recorder (until it sees the node's topics), then player; drain; stop all.
+
+    Returns the wall time of playback and drain, in seconds.
+    """
+    logs, processes = output / "logs", {}
+    ready, status = logs / "recorder.ready", logs / "recorder_status.json"
     ready.unlink(missing_ok=True)
+    recorded = [prefix + t for t in RECORDED] + ["/diagnostics"]
     try:
-        node = command or node_command(selection.image, selection.camera_info, namespace, params)
         processes["node"] = (_start(node, logs / "node.log"), logs / "node.log")
-        processes["recorder"] = (_start([sys.executable, "-m", "modot_ros.ros.tools.recorder", "-o", str(record_bag),
-                                         "--topics", *recorded, "--require", prefix + "depth/image",
-                                         "--ready-file", str(ready), "--status-file", str(status)],
-                                        logs / "recorder.log"), logs / "recorder.log")
+        processes["recorder"] = (_start([sys.executable, "-m", "modot_ros.ros.tools.recorder", "-o",
+                                         str(output / "recorded_bag"), "--topics", *recorded, "--require",
+                                         prefix + "depth/image", "--ready-file", str(ready), "--status-file",
+                                         str(status)], logs / "recorder.log"), logs / "recorder.log")
         _wait_file(ready, processes, startup_timeout)
         player = _start([sys.executable, "-m", "modot_ros.ros.tools.bag_player", str(bag), "--rate", str(rate),
                          "--topics", *selection.roles().values(), "--wait-for", selection.image,
-                         "--log", str(player_log)], logs / "player.log")
+                         "--log", str(output / "player_log.json")], logs / "player.log")
         processes["player"] = (player, logs / "player.log")
         wall_start = time.monotonic()
-        if player.wait(timeout=startup_timeout + duration_s / rate + 60) != 0:
+        if player.wait(timeout=play_timeout) != 0:
             raise RuntimeError(f"bag player failed: {_tail(logs / 'player.log')}")
         _drain(status, prefix + "depth/image", quiet_s, timeout=120.0)
-        wall = time.monotonic() - wall_start
+        return time.monotonic() - wall_start
     finally:
         for name in ("player", "recorder", "node"):
             if name in processes:
                 _stop(processes[name][0])
-    run = {"rate": rate, "wall_s": wall, "bag_duration_s": duration_s} | (run_info or {})
-    return evaluate_recording(bag, record_bag, player_log, output, selection, prefix, align, run, ply_frames,
-                              ob_thresholds, ob_stride)
 
 
 def _parser() -> argparse.ArgumentParser:
