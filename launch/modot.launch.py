@@ -14,7 +14,9 @@ from launch_ros.actions import LifecycleNode, Node
 from launch_ros.parameter_descriptions import ParameterValue
 
 SHARE = get_package_share_directory("modot_ros")
-ARGUMENTS = {  # name -> (default, description)
+# name -> (default, description). A literal dict on purpose, repeated in part in replay.launch.py:
+# each launch file stands alone, and the docs test reads the names from this literal.
+ARGUMENTS = {
     "namespace": ("", "Namespace of the node and its outputs (e.g. the camera name)."),
     "image_topic": ("/camera/color/image_rect", "Input colour image (remaps 'image')."),
     "camera_info_topic": ("/camera/color/camera_info", "Input CameraInfo (remaps 'camera_info')."),

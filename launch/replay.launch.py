@@ -19,6 +19,8 @@ from modot_ros.pipeline.topics import TOPICS
 
 SHARE = get_package_share_directory("modot_ros")
 OUTPUTS = [*TOPICS, "/diagnostics"]
+# name -> (default, description). A literal dict on purpose, repeated in part in modot.launch.py:
+# each launch file stands alone, and the docs test reads the names from this literal.
 ARGUMENTS = {
     "bag": ("", "Bag folder or file to play (required)."),
     "rate": ("1.0", "Playback rate; lower it for a slow model so no frame is dropped."),
