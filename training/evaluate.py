@@ -25,6 +25,7 @@ import torch
 from scipy import ndimage
 from tqdm import tqdm
 
+from modot_ros.depth_units import valid_depth_mask
 from modot_ros.evaluation import plots as report
 from modot_ros.evaluation.mixture_health import bimodal_mask
 from modot_ros.evaluation.scorer import FrameScorer, summary_table
@@ -54,7 +55,7 @@ def _canonical_scale(intrinsics: CameraIntrinsics, config) -> float:
 
 def median_canonical_depth(frames: list[dict], config) -> float:
     """Median over the frames' valid GT pixels of the canonical depth the network is trained on."""
-    values = [f["depth"][np.isfinite(f["depth"]) & (f["depth"] > 0)] / _canonical_scale(f["intrinsics"], config)
+    values = [f["depth"][valid_depth_mask(f["depth"])] / _canonical_scale(f["intrinsics"], config)
               for f in frames]
     return float(np.median(np.concatenate(values)))
 

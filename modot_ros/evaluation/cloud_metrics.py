@@ -20,11 +20,13 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from modot_ros.depth_units import valid_depth_mask
+
 
 def depth_discontinuities(gt: np.ndarray, jump: float = 0.1) -> np.ndarray:
     """GT pixels whose valid 3x3 neighbourhood has max/min depth > 1 + ``jump``."""
     gt = np.asarray(gt, dtype=np.float64)
-    ok = np.isfinite(gt) & (gt > 0)
+    ok = valid_depth_mask(gt)
     hi = ndimage.maximum_filter(np.where(ok, gt, -np.inf), size=3, mode="nearest")
     lo = ndimage.minimum_filter(np.where(ok, gt, np.inf), size=3, mode="nearest")
     return ok & (hi > lo * (1 + jump))
@@ -40,7 +42,7 @@ def flying_pixel_rate(pred: np.ndarray, gt: np.ndarray, band: int = 2, rel_tol: 
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     if pred.shape != gt.shape:
         raise ValueError(f"pred {pred.shape} and gt {gt.shape} differ in shape")
-    ok = np.isfinite(gt) & (gt > 0)
+    ok = valid_depth_mask(gt)
     edges = depth_discontinuities(gt, jump) if boundaries is None else np.asarray(boundaries, bool)
     in_band = ndimage.binary_dilation(edges, np.ones((2 * band + 1,) * 2, bool)) & ok
     size = 2 * band + 3

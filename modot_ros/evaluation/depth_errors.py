@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from modot_ros.depth_units import valid_depth_mask
+
 DEPTH_METRIC_NAMES = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog",
                       "delta1", "delta2", "delta3")
 
@@ -26,7 +28,7 @@ def _prepare(pred, gt, valid, min_depth, max_depth, align) -> tuple[np.ndarray, 
                          "resize the prediction to the GT size first")
     if align not in ("none", "median"):
         raise ValueError(f"align must be 'none' or 'median', got {align!r}")
-    mask = np.isfinite(gt) & (gt > min_depth)
+    mask = valid_depth_mask(gt) & (gt > min_depth)
     if max_depth is not None:
         mask &= gt < max_depth
     if valid is not None:
@@ -34,7 +36,7 @@ def _prepare(pred, gt, valid, min_depth, max_depth, align) -> tuple[np.ndarray, 
     p, g = pred[mask], gt[mask]
     scale = 1.0
     if align == "median" and g.size:
-        usable = p[np.isfinite(p) & (p > 0)]
+        usable = p[valid_depth_mask(p)]
         scale = float(np.median(g) / np.median(usable)) if usable.size else np.nan
         p = p * scale
     upper = np.inf if max_depth is None else max_depth

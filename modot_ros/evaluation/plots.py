@@ -13,6 +13,8 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from modot_ros.depth_units import valid_depth_mask
+
 _DPI = 100
 
 
@@ -39,7 +41,7 @@ def colorize_depth(depth: np.ndarray, vmin: float | None = None, vmax: float | N
     depth = np.asarray(depth, dtype=np.float64)
     if depth.ndim != 2:
         raise ValueError(f"colorize_depth expects an (H, W) map, got shape {depth.shape}")
-    ok = np.isfinite(depth) & (depth > 0)
+    ok = valid_depth_mask(depth)
     if ok.any():
         vmin = float(np.percentile(depth[ok], 2)) if vmin is None else vmin
         vmax = float(np.percentile(depth[ok], 98)) if vmax is None else vmax
@@ -50,7 +52,7 @@ def colorize_depth(depth: np.ndarray, vmin: float | None = None, vmax: float | N
 def colorize_inverse_depth(depth: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     """Turbo on inverse depth (near = red), range from ``reference`` (e.g. ground truth) if given."""
     source = reference if reference is not None and np.isfinite(reference).any() else depth
-    inverse = 1.0 / np.where(np.isfinite(source) & (source > 0), source, np.nan)
+    inverse = 1.0 / np.where(valid_depth_mask(source), source, np.nan)
     if not np.isfinite(inverse).any():
         return np.zeros(depth.shape + (3,), np.uint8)
     lo, hi = np.nanpercentile(inverse, [2, 98])

@@ -19,6 +19,8 @@ import numpy as np
 from scipy import ndimage
 from skimage.feature import canny
 
+from modot_ros.depth_units import valid_depth_mask
+
 
 def _fill_invalid(depth: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Copy each invalid pixel from its nearest valid one, so holes create no Canny edges."""
@@ -33,7 +35,7 @@ def depth_edges(depth: np.ndarray, valid: np.ndarray | None = None, log_depth: b
     Use it for the prediction, or for GT depth when no GT edge map exists (SOB uses log depth).
     """
     depth = np.asarray(depth, dtype=np.float64)
-    ok = np.isfinite(depth) & (depth > 0)
+    ok = valid_depth_mask(depth)
     if valid is not None:
         ok &= np.asarray(valid, dtype=bool)
     if not ok.any():
