@@ -30,17 +30,39 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def _publish(node, images, infos, rgb, intr, rate: float, seconds: float, latencies: list) -> int:
+    """Publish image + camera_info at ``rate`` for 3 s of warm-up and then ``seconds``; frames counted."""
+    import rclpy
+    from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
+    from std_msgs.msg import Header
+
+    from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
+
+    warm_until, stop_at, sent = time.monotonic() + 3.0, time.monotonic() + 3.0 + seconds, 0
+    while time.monotonic() < stop_at:
+        tick = time.monotonic()
+        header = Header(frame_id="camera_optical_frame")
+        header.stamp.sec, header.stamp.nanosec = divmod(time.time_ns(), 10**9)
+        infos.publish(intrinsics_to_camera_info(intr, header, CameraInfo, RegionOfInterest))
+        images.publish(array_to_image(rgb, "rgb8", header, Image))
+        if tick > warm_until:
+            sent += 1
+        elif latencies:
+            latencies.clear()  # drop warm-up frames
+        while time.monotonic() < tick + 1.0 / rate:
+            rclpy.spin_once(node, timeout_sec=0.005)
+    return sent
+
+
 def peer(rate: float, seconds: float, width: int, height: int, out: str) -> None:
     """Publish frames, record `points` latencies and the node's last diagnostics (JSON to out)."""
     import numpy as np
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import CameraInfo, Image, PointCloud2, RegionOfInterest
-    from std_msgs.msg import Header
+    from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
     from modot_ros.geometry import CameraIntrinsics
-    from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
 
     rclpy.init()
     node = rclpy.create_node("bench_peer")
@@ -56,19 +78,7 @@ def peer(rate: float, seconds: float, width: int, height: int, out: str) -> None
         rclpy.spin_once(node, timeout_sec=0.1)
     rgb = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
     intr = CameraIntrinsics(0.9 * width, 0.9 * width, width / 2 - 0.5, height / 2 - 0.5, width, height)
-    warm_until, stop_at, sent = time.monotonic() + 3.0, time.monotonic() + 3.0 + seconds, 0
-    while time.monotonic() < stop_at:
-        tick = time.monotonic()
-        header = Header(frame_id="camera_optical_frame")
-        header.stamp.sec, header.stamp.nanosec = divmod(time.time_ns(), 10**9)
-        infos.publish(intrinsics_to_camera_info(intr, header, CameraInfo, RegionOfInterest))
-        images.publish(array_to_image(rgb, "rgb8", header, Image))
-        if tick > warm_until:
-            sent += 1
-        elif latencies:
-            latencies.clear()  # drop warm-up frames
-        while time.monotonic() < tick + 1.0 / rate:
-            rclpy.spin_once(node, timeout_sec=0.005)
+    sent = _publish(node, images, infos, rgb, intr, rate, seconds, latencies)
     for _ in range(40):
         rclpy.spin_once(node, timeout_sec=0.05)
     Path(out).write_text(json.dumps({"latencies": latencies, "sent": sent, "seconds": seconds, "diag": diag}))
