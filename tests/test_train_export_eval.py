@@ -70,6 +70,21 @@ def test_evaluation_report_has_table_and_panels(tmp_path, tiny_run, tiny_caches)
     assert (tmp_path / "eval" / "panel_00.png").stat().st_size > 1000
 
 
+def test_evaluation_table_has_baseline_rows(tmp_path, tiny_run, tiny_caches):  # noqa: F811
+    """One command gives the rows constant / shipped / checkpoint, scored by the one scorer."""
+    frames = split_frames("val", 2, tiny_caches[1])
+    train = split_frames("train", 2, tiny_caches[0])
+    evaluate_checkpoint(tiny_run / "final.pt", frames, tmp_path / "eval", panels=0, label="tiny",
+                        baselines=("constant", "shipped"), train_frames=train)
+    table = (tmp_path / "eval" / "metrics.md").read_text().splitlines()
+    assert table[0] == "| metric | key | constant | shipped | tiny |"
+    rows = json.loads((tmp_path / "eval" / "all_metrics.json").read_text())
+    assert list(rows) == ["constant", "shipped", "tiny"]
+    assert "bimodality" in rows["shipped"] and "si_boundary_f1" in rows["constant"]
+    with pytest.raises(ValueError, match="unknown baselines"):
+        evaluate_checkpoint(tiny_run / "final.pt", frames, baselines=("median",), train_frames=train)
+
+
 def test_wrong_file_gives_clear_error(tmp_path):
     """Exporting something that is not a checkpoint names the file and the problem."""
     bad = tmp_path / "x.pt"
