@@ -49,14 +49,21 @@ def colorize_depth(depth: np.ndarray, vmin: float | None = None, vmax: float | N
     return colorize(np.where(ok, depth, np.nan), vmin, vmax, cmap)
 
 
-def colorize_inverse_depth(depth: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-    """Turbo on inverse depth (near = red), range from ``reference`` (e.g. ground truth) if given."""
+def colorize_inverse_depth(depth: np.ndarray, reference: np.ndarray | None = None,
+                           percentiles: tuple[float, float] = (2, 98),
+                           max_depth: float | None = None) -> np.ndarray:
+    """Turbo on inverse depth (near = red); invalid depth is black.
+
+    The range is the ``percentiles`` of the inverse of ``reference`` (e.g. ground truth) if
+    given, else of ``depth``; ``max_depth`` fixes the far end at 1 / max_depth.
+    """
     source = reference if reference is not None and np.isfinite(reference).any() else depth
     inverse = 1.0 / np.where(valid_depth_mask(source), source, np.nan)
     if not np.isfinite(inverse).any():
         return np.zeros(depth.shape + (3,), np.uint8)
-    lo, hi = np.nanpercentile(inverse, [2, 98])
-    return colorize(1.0 / depth, lo, hi)
+    lo, hi = np.nanpercentile(inverse, percentiles)
+    lo = 1.0 / max_depth if max_depth else lo
+    return colorize(1.0 / np.where(valid_depth_mask(depth), depth, np.nan), lo, hi)
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:

@@ -7,16 +7,12 @@ import cv2
 import numpy as np
 import torch
 
-from modot_ros import report
+from modot_ros.evaluation import plots as report
 
 
 def colorize_depth(depth: np.ndarray, max_depth: float | None = None) -> np.ndarray:
     """(H,W) metres, NaN invalid -> (H,W,3) uint8 RGB (turbo on inverse depth, invalid black)."""
-    valid = np.isfinite(depth)
-    if not valid.any():
-        return np.zeros(depth.shape + (3,), np.uint8)
-    inverse = 1.0 / np.maximum(depth, 1e-3)
-    return report.colorize(inverse, 1.0 / (max_depth or np.nanmax(depth)), float(np.nanmax(inverse)))
+    return report.colorize_inverse_depth(depth, percentiles=(0, 100), max_depth=max_depth)
 
 
 def colorize_instances(inst: np.ndarray) -> np.ndarray:
