@@ -39,8 +39,9 @@ VARIANTS: dict[str, list[str]] = {
     "MoDOT + mixture, self-supervised depth": ["model.variant=modot", "model.depth_head=mixture",
                                                "run.supervision=self_supervised"],
 }
-COLUMNS = ("variant", "steps", "abs_rel", "rmse", "delta1", "ods", "ois", "ap", "dbe_acc",
-           "dbe_comp", "flying_rate", "fscore_rel5")
+# keys of modot_ros.evaluation.scorer.FrameScorer.summary(); "ap" is the BSDS Area-PR
+COLUMNS = ("variant", "steps", "abs_rel", "abs_rel_med", "rmse", "delta1", "ods", "ois", "ap", "dbe_acc",
+           "dbe_comp", "si_boundary_f1", "flying_rate", "flying_rate_mean_readout", "bimodality", "fscore_rel5")
 
 
 def slug(name: str) -> str:
