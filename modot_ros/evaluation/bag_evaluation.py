@@ -104,35 +104,29 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
                  ob_thresholds: int = 99, progress: bool = True) -> dict:
     """Evaluate every frame of ``bag`` and write the report (and output bag) into ``output``.
 
-    predictor: anything with ``predict_batch(images, intrinsics, batch_size)`` returning one
-        Prediction per image (default: ``load_predictor(checkpoint, device)``); tests inject
-        one whose output is known to check the metrics end to end.
+    predictor: anything with ``predict_batch`` (default: ``load_predictor(checkpoint, device)``);
+        tests inject one whose output is known, to check the metrics end to end.
     topics: ``image``, ``camera_info``, ``gt_depth``, ``gt_boundary`` names; missing ones are
         auto-detected. intrinsics: (fx, fy, cx, cy) instead of a camera_info topic.
-    align: ``median`` scales each predicted depth map by median(gt)/median(pred) before the
-        depth metrics (for non-metric ground truth).
+    align: ``median``: per-frame median scaling for the headline metrics (non-metric GT).
     Returns the metrics summary; ``summary['error']`` holds the fault that stopped reading, if any.
     """
-    output = Path(output)
+    output, options = Path(output), options or OutputOptions()
     output.mkdir(parents=True, exist_ok=True)
-    options = options or OutputOptions()
     report = EvaluationReport(align=align, min_depth=options.min_depth, max_depth=options.max_depth,
                               ob_thresholds=ob_thresholds)
-    fault: list[str] = []
-    start = time.perf_counter()
+    fault, start = [], time.perf_counter()  # fault: the BagError text that stopped reading
     with open_bag(bag) as reader:
         selection, frames = _open_frames(reader, topics, use_gt, intrinsics)
         predictor = predictor or load_predictor(checkpoint, device)
         total = next((c.msgcount for c in reader.connections if c.topic == selection.image), None)
         # a full typestore of the bag's distro: the reader's holds only the types found in the bag
         writer = BagWriter(output / "output_bag", storage, typestore_for(Path(bag))) if write_bag else None
-        sink = _OutputSink(report, options, writer, namespace, set(ply_frames), output / "ply",
-                           selection)
-        if max_frames is not None:
-            frames = (f for f in frames if f.index < max_frames)
+        sink = _OutputSink(report, options, writer, namespace, set(ply_frames), output / "ply", selection)
+        bar = tqdm(total=min(total or 0, max_frames or total or 0) or None, unit="frame",
+                   disable=not progress, desc="evaluating")
         try:
-            bar = tqdm(total=min(total or 0, max_frames or total or 0) or None, unit="frame",
-                       disable=not progress, desc="evaluating")
+            frames = (f for f in frames if max_frames is None or f.index < max_frames)
             predict_s = _predict_all(predictor, _batches(frames, batch_size, fault), sink, batch_size, bar)
         finally:
             if writer is not None:
