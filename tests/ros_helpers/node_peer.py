@@ -24,13 +24,13 @@ from std_msgs.msg import Header
 
 from modot_ros.geometry import CameraIntrinsics
 from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
+from modot_ros.pipeline.topics import TOPICS
+from modot_ros.ros.message_types import rclpy_message_types
 
 W, H = 128, 96
 INTR = CameraIntrinsics(110.0, 110.0, 63.5, 47.5, W, H)
 RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-OUTPUTS = {"depth/image": Image, "depth/camera_info": CameraInfo, "depth/confidence": Image,
-           "occlusion/boundary": Image, "occlusion/mask": Image, "points": PointCloud2,
-           "depth_boundary": DepthBoundary, "depth/image_raw": Image, "depth_mixture": DepthMixture}
+OUTPUTS = {topic: getattr(rclpy_message_types(), name.rsplit("/", 1)[1]) for topic, name in TOPICS.items()}
 
 
 def digest(data) -> str:
