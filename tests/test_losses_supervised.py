@@ -195,3 +195,59 @@ def test_mixture_nll_rejects_wrong_shapes():
     with pytest.raises(LossInputError, match=r"\(B,2,H,W\)"):
         three = torch.ones(1, 3, 2, 2)
         mixture_nll_loss(three, three, torch.ones(1, 1, 2, 2), gt)
+
+
+def _depth_step(near=1.0, far=4.0, h=8, w=10):
+    gt = torch.full((1, 1, h, w), far)
+    gt[..., : w // 2] = near
+    return gt
+
+
+def test_edge_surfaces_find_near_and_far_sides_of_a_step():
+    """Within 2 px of a depth step each pixel knows both surfaces and which side it is on."""
+    from training.losses import edge_surfaces
+    s = edge_surfaces(_depth_step(), window=5, jump=1.1)
+    row = lambda t: t[0, 0, 3].tolist()  # noqa: E731
+    assert row(s.band) == [False, False, True, True, True, True, True, True, False, False]
+    assert row(s.own_near) == [True] * 5 + [False, False] + [True] * 3  # off the band: own = 1
+    # Both surfaces lie inside the window within 2 px of the edge line (columns 3-6).
+    assert row(s.near)[3:7] == [1.0] * 4 and row(s.far)[3:7] == [4.0] * 4
+    # Off the band both surfaces are the pixel's own depth; a smooth ramp has no band at all.
+    assert row(s.near)[8:] == [4.0, 4.0] and row(s.far)[:2] == [1.0, 1.0]
+    ramp = torch.linspace(1.0, 1.5, 10).view(1, 1, 1, 10).expand(1, 1, 6, 10).contiguous()
+    assert not edge_surfaces(ramp).band.any()
+
+
+def _mixture(near_mu, far_mu, w1, rel_sigma=0.02):
+    mu = torch.cat([near_mu, far_mu], 1)
+    return torch.cat([mu, mu * rel_sigma, w1], 1)
+
+
+def test_assigned_mixture_loss_prefers_a_two_surface_mixture_to_a_collapsed_one():
+    """The collapse (one component everywhere) must cost more than near/far components."""
+    from training.losses import assigned_mixture_loss, edge_surfaces
+    gt = _depth_step()
+    s = edge_surfaces(gt)
+    good = _mixture(1 / s.near, 1 / s.far, s.own_near.float().clamp(0.01, 0.99))
+    collapsed = _mixture(1 / gt, 1 / gt, torch.full_like(gt, 0.99))
+    good_total, good_terms = assigned_mixture_loss(good, gt)
+    bad_total, bad_terms = assigned_mixture_loss(collapsed, gt)
+    assert good_total < bad_total
+    assert good_terms["readout"] < 1e-3 and good_terms["assignment"] < bad_terms["assignment"]
+    assert good_terms["nll"] < bad_terms["nll"]
+
+
+def test_assigned_mixture_loss_gradients_pull_the_far_component_and_the_weight():
+    """On the far side of an edge: w_1 goes down, the far mean goes to the far surface."""
+    from training.losses import assigned_mixture_loss
+    gt = _depth_step()
+    raw_w = torch.zeros_like(gt, requires_grad=True)
+    far_mu = torch.full_like(gt, 1 / 2.0, requires_grad=True)
+    params = _mixture(1 / gt, far_mu, torch.sigmoid(raw_w), rel_sigma=0.2)
+    assigned_mixture_loss(params, gt)[0].backward()
+    assert raw_w.grad[0, 0, 3, 6] > 0       # far-side band pixel: lower w_1
+    assert raw_w.grad[0, 0, 3, 0] < 0       # off the band: raise w_1
+    assert far_mu.grad[0, 0, 3, 4] > 0      # near side: far mean must drop toward 1/4
+    nan_gt = gt.clone()
+    nan_gt[..., 0, 0] = float("nan")
+    assert torch.isfinite(assigned_mixture_loss(params.detach(), nan_gt)[0])

@@ -84,3 +84,21 @@ def test_depth_targets_are_canonical():
         out = NetworkOutput(None, [], params)
         loss[name] = compose_loss(out, batch, cfg, LossConfig(), "supervised", 0)[1]["depth_silog"]
     assert loss["right"] < 1e-3 < loss["wrong"]
+
+
+def test_learning_rate_continues_across_a_resumed_leg_with_a_new_budget():
+    """A second leg with a longer schedule continues the LR where it was; it never restarts."""
+    import dataclasses
+
+    from training.config import TrainConfig
+    from training.trainer import learning_rate, progress
+    first = TrainConfig()
+    first = dataclasses.replace(first, schedule=dataclasses.replace(first.schedule, max_steps=100))
+    second = dataclasses.replace(first, schedule=dataclasses.replace(first.schedule, max_steps=300))
+    lr_at_resume = learning_rate(first, 80, 0.0)
+    anchor = (progress(second, 80, 0.0), lr_at_resume)
+    assert learning_rate(second, 80, 0.0, anchor) == pytest.approx(lr_at_resume)
+    assert learning_rate(second, 81, 0.0, anchor) < lr_at_resume
+    end = first.optim.lr * first.optim.lr_end_ratio
+    assert learning_rate(second, 300, 0.0, anchor) == pytest.approx(end)
+    assert learning_rate(second, 80, 0.0) > 2 * lr_at_resume  # what an un-anchored resume did
