@@ -102,3 +102,26 @@ def test_learning_rate_continues_across_a_resumed_leg_with_a_new_budget():
     end = first.optim.lr * first.optim.lr_end_ratio
     assert learning_rate(second, 300, 0.0, anchor) == pytest.approx(end)
     assert learning_rate(second, 80, 0.0) > 2 * lr_at_resume  # what an un-anchored resume did
+
+
+def test_on_the_fly_rendering_source_trains_and_records_legs(tmp_path, tiny_caches):  # noqa: F811
+    """data.source=render (the GPU recipe) trains without a cache; a second leg from --init
+    continues the step count and the leg records, with a continuous LR."""
+    config = write_config(tmp_path / "r.yaml", tiny_caches,
+                          data={"source": "render", "render_size": [48, 64], "render_scenes": 50,
+                                "train_cache": str(tmp_path / "absent.pt")},
+                          schedule={"max_steps": 3})
+    assert main(["--config", str(config), "--output", str(tmp_path / "leg1")]) == 0
+    from modot_ros.checkpoint import load_checkpoint
+    first = load_checkpoint(tmp_path / "leg1" / "final.pt").training_config["run_stats"]
+    assert first["steps"] == 3 and len(first["legs"]) == 1
+    longer = write_config(tmp_path / "r2.yaml", tiny_caches,
+                          data={"source": "render", "render_size": [48, 64], "render_scenes": 50,
+                                "train_cache": str(tmp_path / "absent.pt")},
+                          schedule={"max_steps": 5})
+    assert main(["--config", str(longer), "--output", str(tmp_path / "leg2"),
+                 "--init", str(tmp_path / "leg1" / "final.pt")]) == 0
+    second = load_checkpoint(tmp_path / "leg2" / "final.pt").training_config["run_stats"]
+    assert second["steps"] == 5 and [leg["end_step"] for leg in second["legs"]] == [3, 5]
+    lrs = [float(r["lr"]) for r in _rows(tmp_path / "leg2" / "train.csv")]
+    assert lrs[0] <= first["lr"] * 1.0001

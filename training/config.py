@@ -26,8 +26,17 @@ SUPERVISIONS = ("supervised", "self_supervised")
 class DataConfig:
     """Where frames come from and how batches are cut from them."""
 
+    source: str = _f("cache", "cache: read train_cache (rendered once); render: render every "
+                              "batch on the fly on render_device (GPU machines).",
+                     ("cache", "render"))
     train_cache: str = _f("build/cache/train_240x320.pt", "Training frame cache "
                           "(python -m training.trainer_data builds it).")
+    render_scenes: int = _f(1_000_000, "source=render: number of distinct train-split scenes.")
+    render_size: tuple[int, ...] = _f((240, 320), "source=render: rendered frame height, width.")
+    render_device: str = _f("auto", "source=render: device the frames are rendered on.")
+    camera_profiles: tuple[str, ...] = _f(("indoor_robot", "handheld", "vehicle"),
+                                          "source=render: camera deployment profiles "
+                                          "(training/synth/profiles.py).")
     val_cache: str = _f("build/cache/val_240x320.pt", "Validation frame cache (val split).")
     crop_height: int = _f(128, "Random-crop height, px (crops keep the focal length, resizes "
                                "would not; multiple of 16).")

@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="run directory (default: run.output of the config)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from OUTPUT/last.pt when it exists")
+    parser.add_argument("--init", metavar="CHECKPOINT",
+                        help="start from a runtime checkpoint's weights and schedule position "
+                             "(a new leg of a committed run) when OUTPUT has nothing to resume")
     parser.add_argument("--set", nargs="*", default=[], metavar="GROUP.KEY=VALUE",
                         help="override config fields")
     args = parser.parse_args(argv)
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        path = train(config, args.output, args.resume)
+        path = train(config, args.output, args.resume, args.init)
     finally:
         cleanup_distributed()
     print(f"runtime checkpoint: {path}")

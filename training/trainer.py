@@ -22,10 +22,12 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from modot_ros.checkpoint import save_checkpoint
+from modot_ros.config import ConfigError
 from modot_ros.inference import resolve_device
 from modot_ros.model.network import DepthBoundaryNet
 from training.config import TrainConfig, config_from_dict, save_config
-from training.trainer_data import CropDataset, StepBatchSampler, load_cache
+from training.trainer_data import (CropDataset, RenderDataset, StepBatchSampler, ensure_cache,
+                                   load_cache)
 from training.trainer_loss import compose_loss
 from training.trainer_state import ResumeError, RunLog, load_state, save_state
 from training.trainer_val import validate
@@ -94,7 +96,7 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optim
                              weight_decay=config.optim.weight_decay)
 
 
-def _loader(config: TrainConfig, dataset: CropDataset, start: int, d: Dist) -> DataLoader:
+def _loader(config: TrainConfig, dataset, start: int, d: Dist) -> DataLoader:
     sampler = StepBatchSampler(config.data.batch_size, start, config.schedule.max_steps,
                                d.rank, d.world)
     return DataLoader(dataset, batch_sampler=sampler, num_workers=config.data.workers,
@@ -105,17 +107,30 @@ def _to(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-def _datasets(config: TrainConfig) -> tuple[CropDataset, CropDataset, dict]:
-    sequence = config.run.supervision == "self_supervised"
-    train_cache = load_cache(config.data.train_cache)
-    train = CropDataset(train_cache, (config.data.crop_height, config.data.crop_width),
-                        config.data.flip, sequence, random=True, seed=config.run.seed)
-    val = CropDataset(load_cache(config.data.val_cache), None, False, False, random=False)
-    described = {"source": "training.synth (procedural renderer)", "split": train_cache["split"],
-                 "scenes": len(train_cache["seeds"]), "first_seed": train_cache["seeds"][0],
-                 "frame_size": list(train_cache["depth"].shape[-2:]),
-                 "crop": [config.data.crop_height, config.data.crop_width],
-                 "source_offsets": train_cache["source_offsets"] if sequence else []}
+def _datasets(config: TrainConfig, device: torch.device) -> tuple:
+    """(train dataset, validation dataset, data description for the checkpoint)."""
+    data, sequence = config.data, config.run.supervision == "self_supervised"
+    crop = (data.crop_height, data.crop_width)
+    described = {"source": "training.synth (procedural renderer)", "crop": list(crop),
+                 "profiles": list(data.camera_profiles)}
+    if data.source == "render":
+        if sequence:
+            raise ConfigError("data.source=render renders key frames only; self-supervised "
+                              "training needs a cache with source frames")
+        render_device = str(resolve_device(data.render_device))
+        train = RenderDataset(data.render_scenes, tuple(data.render_size), crop, data.flip,
+                              config.run.seed, render_device, data.camera_profiles)
+        val_path = ensure_cache(data.val_cache, "val", data.val_images, device=render_device)
+        described |= {"split": "train", "scenes": data.render_scenes, "rendered": "on the fly",
+                      "frame_size": list(data.render_size)}
+        return train, CropDataset(load_cache(val_path), None, False, False, random=False), described
+    cache = load_cache(data.train_cache)
+    train = CropDataset(cache, crop, data.flip, sequence, random=True, seed=config.run.seed)
+    val = CropDataset(load_cache(data.val_cache), None, False, False, random=False)
+    described |= {"split": cache["split"], "scenes": len(cache["seeds"]),
+                  "first_seed": cache["seeds"][0], "frame_size": list(cache["depth"].shape[-2:]),
+                  "profiles": cache.get("profiles", []),
+                  "source_offsets": cache["source_offsets"] if sequence else []}
     return train, val, described
 
 
@@ -196,8 +211,31 @@ def _stop(config: TrainConfig, elapsed_s: float, d: Dist) -> bool:
     return bool(flag.item())
 
 
-def train(config: TrainConfig, output: str | Path | None = None, resume: bool = False) -> Path:
-    """Run (or continue) a training run; returns the runtime checkpoint path."""
+def _init_from(path: str | Path, config: TrainConfig, model) -> Progress:
+    """Start a new leg from a runtime checkpoint (e.g. the committed weights): its weights, its
+    step count, time and legs, and its last LR as the anchor. The optimiser state starts fresh."""
+    from modot_ros.checkpoint import load_checkpoint, load_state_strict
+
+    checkpoint = load_checkpoint(path)
+    if checkpoint.model_config != config.model:
+        raise ResumeError(f"{path} has a different model config than this run's; use the "
+                          "config it was trained with (its training_config)")
+    load_state_strict(model, checkpoint.state_dict, path)
+    stats = checkpoint.training_config.get("run_stats", {})
+    run = Progress(int(stats.get("steps", 0)), float(stats.get("train_seconds", 0.0)), None,
+                   list(stats.get("legs", [])))
+    if "lr" in stats:
+        run.anchor = (progress(config, run.step, run.elapsed), float(stats["lr"]))
+    return run
+
+
+def train(config: TrainConfig, output: str | Path | None = None, resume: bool = False,
+          init: str | Path | None = None) -> Path:
+    """Run (or continue) a training run; returns the runtime checkpoint path.
+
+    ``resume``: continue from OUTPUT/last.pt (weights, optimiser, data order). ``init``: when
+    there is nothing to resume, start from a runtime checkpoint's weights and schedule position.
+    """
     output = Path(output or config.run.output)
     torch.set_num_threads(config.run.threads)
     d = setup_distributed(config.run.device)
@@ -206,8 +244,10 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
     scaler = torch.amp.GradScaler(d.device.type,
                                   enabled=config.optim.amp and d.device.type == "cuda")
     run = _resume(output, config, model, optimizer, scaler) if resume else Progress()
+    if init and run.step == 0:
+        run = _init_from(init, config, model)
     run.start_leg(config, d.device, d.world)
-    train_ds, val_ds, described = _datasets(config)
+    train_ds, val_ds, described = _datasets(config, d.device)
     # The OB head sits idle during the depth-first phase: DDP must tolerate unused parameters.
     net = (DistributedDataParallel(model, find_unused_parameters=config.loss.ob_start_step > 0)
            if d.world > 1 else model)
@@ -279,7 +319,8 @@ def _finish(config, output, model, optimizer, scaler, run: Progress, described, 
         _save(output, model, optimizer, scaler, run, config)
         stats = {"steps": run.step, "train_seconds": round(run.elapsed, 1), "world_size": d.world,
                  "device": str(d.device), "threads": config.run.threads,
-                 "images_seen": run.step * config.data.batch_size * d.world, "legs": run.legs}
+                 "images_seen": run.step * config.data.batch_size * d.world, "legs": run.legs,
+                 "lr": learning_rate(config, run.step, run.elapsed, run.anchor)}
         tmp = output / ".final.pt.tmp"
         save_checkpoint(tmp, model, config.model, data=described, metrics={"val": metrics},
                         training_config=config.to_dict() | {"run_stats": stats})

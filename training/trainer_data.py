@@ -57,13 +57,14 @@ def unpack_boundary(packed: torch.Tensor, height: int, width: int) -> torch.Tens
 
 
 def _render(seeds: list[int], height: int, width: int, offsets: tuple[int, ...],
-            profiles: tuple[str, ...]) -> dict:
+            profiles: tuple[str, ...], device: str = "cpu") -> dict:
     """Key frame and source frames of each seed in one ``synth.api`` call (shared exposure)."""
     from training.synth.api import render_seeds
 
     frames = [0, *offsets]
-    out = render_seeds([s for s in seeds for _ in frames], height, width,
+    out = render_seeds([s for s in seeds for _ in frames], height, width, device=device,
                        frames=frames * len(seeds), profiles=profiles)
+    out = {k: v.cpu() for k, v in out.items()}
     n, f = len(seeds), len(frames)
     key = slice(0, None, f)
     return {"rgb": out["rgb"].view(n, f, 3, height, width), "depth": out["depth"][key].half(),
@@ -73,7 +74,7 @@ def _render(seeds: list[int], height: int, width: int, offsets: tuple[int, ...],
 
 def render_cache(path: str | Path, split: str, n: int, height: int = 240, width: int = 320,
                  source_offsets: tuple[int, ...] = (), batch: int = 8,
-                 profiles: tuple[str, ...] | None = None) -> Path:
+                 profiles: tuple[str, ...] | None = None, device: str = "cpu") -> Path:
     """Render ``n`` scenes of ``split`` (key frame + source frames) into one compact cache file.
 
     Stored compactly: uint8 RGB, fp16 depth, bit-packed OB labels. Supervised training needs only
@@ -83,7 +84,7 @@ def render_cache(path: str | Path, split: str, n: int, height: int = 240, width:
 
     profiles = tuple(profiles or DEFAULT_PROFILES)
     seeds = split_seeds(split, n)
-    parts = [_render(seeds[i:i + batch], height, width, tuple(source_offsets), profiles)
+    parts = [_render(seeds[i:i + batch], height, width, tuple(source_offsets), profiles, device)
              for i in tqdm(range(0, n, batch), desc=f"render {split} {height}x{width}",
                            mininterval=10)]
     cache = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
@@ -107,10 +108,13 @@ def _usable(path: Path, n: int) -> bool:
         return False
 
 
-def ensure_cache(path: str | Path, split: str, n: int, source_offsets: tuple[int, ...] = ()) -> Path:
+def ensure_cache(path: str | Path, split: str, n: int, source_offsets: tuple[int, ...] = (),
+                 device: str = "cpu") -> Path:
     """Render the cache at ``path`` (320x240) unless a current one with >= n scenes exists."""
     path = Path(path)
-    return path if _usable(path, n) else render_cache(path, split, n, source_offsets=source_offsets)
+    if _usable(path, n):
+        return path
+    return render_cache(path, split, n, source_offsets=source_offsets, device=device)
 
 
 def cache_frames(cache: dict, n: int | None = None) -> list[dict]:
@@ -183,7 +187,10 @@ class CropDataset(Dataset):
                 bool(self.flip and g.random() < 0.5))
 
     def __getitem__(self, draw: int) -> dict:
-        i = self._frame(draw)
+        return self.sample(self._frame(draw), draw)
+
+    def sample(self, i: int, draw: int) -> dict:
+        """Frame ``i`` with the crop and flip of draw id ``draw``."""
         y0, x0, flip = self._window(draw)
         h, w = self.crop
         win = (Ellipsis, slice(y0, y0 + h), slice(x0, x0 + w))
@@ -201,6 +208,45 @@ class CropDataset(Dataset):
             sample["T_source_from_target"] = torch.stack(
                 [relative_pose(pose[0:1], pose[s:s + 1])[0] for s in range(1, pose.shape[0])])
         return _flipped(sample) if flip else sample
+
+
+class RenderDataset(Dataset):
+    """Training frames rendered on the fly (GPU machines): draw id -> one train-split scene.
+
+    The scene of draw ``d`` is drawn from ``(seed, d)``, so a resumed run sees the same frames.
+    ``__getitems__`` renders a whole batch in one ``synth.api`` call; crops and flips then follow
+    ``CropDataset``. Samples come back on the CPU like a cache's (the trainer moves them).
+    """
+
+    def __init__(self, scenes: int, size: tuple[int, int], crop: tuple[int, int] | None,
+                 flip: bool, seed: int = 0, device: str = "cpu",
+                 profiles: tuple[str, ...] | None = None) -> None:
+        from training.synth.profiles import DEFAULT_PROFILES
+
+        self.first, self.scenes = split_seeds("train", 1)[0], int(scenes)
+        self.size, self.crop, self.flip, self.seed, self.device = tuple(size), crop, flip, seed, device
+        self.profiles = tuple(profiles or DEFAULT_PROFILES)
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def scene_seed(self, draw: int) -> int:
+        return self.first + int(np.random.default_rng([self.seed, draw, 2]).integers(self.scenes))
+
+    def __getitems__(self, draws: list[int]) -> list[dict]:
+        from training.synth.api import render_seeds
+
+        H, W = self.size
+        out = render_seeds([self.scene_seed(d) for d in draws], H, W, device=self.device,
+                           profiles=self.profiles)
+        batch = {"rgb": out["rgb"].cpu()[:, None], "depth": out["depth"].cpu(),
+                 "boundary": pack_boundary(out["boundary"].cpu()), "K": out["K"].cpu(),
+                 "pose": out["pose"].cpu()[:, None], "seeds": list(draws)}
+        crops = CropDataset(batch, self.crop, self.flip, random=True, seed=self.seed)
+        return [crops.sample(i, d) for i, d in enumerate(draws)]
+
+    def __getitem__(self, draw: int) -> dict:
+        return self.__getitems__([draw])[0]
 
 
 class StepBatchSampler(Sampler):
