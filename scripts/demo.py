@@ -1,8 +1,9 @@
 """``make demo``: live replay of a bag through the real node, with a report.
 
 ``scripts/in_loopback.sh python -m scripts.demo --output build/demo [--bag BAG]``. Without
-``--bag`` it renders a synthetic bag with ground truth (``training.synth``; a developer tool run
-from the repository, so training is imported here only, lazily). The node runs the embedded
+``--bag`` it renders a synthetic bag with ground truth (``training.synth``, written with
+``modot_ros.bags.ground_truth``); that is why the demo is a repository script and not part of the
+installed package. The node runs the embedded
 default weights, or random weights with a loud warning while none are installed. Output:
 summary.md/.json (frames in/out, rate, latency, drops), report.md/.html, panels/, plots/, ply/,
 the recorded node outputs (recorded_bag/) and logs/.
