@@ -24,6 +24,7 @@ from modot_ros.geometry import CameraIntrinsics
 from modot_ros.pipeline.messages import (COLOUR_ENCODINGS, DEPTH_ENCODINGS, MessageError,
                                          camera_info_to_intrinsics, check_image_matches_info, image_to_array,
                                          image_to_depth_metres, image_to_rgb)
+from modot_ros.pipeline.stamp_sync import stamp_ns
 
 IMAGE = "sensor_msgs/msg/Image"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
@@ -67,11 +68,6 @@ class Frame:
     intrinsics: CameraIntrinsics
     gt_depth: np.ndarray | None = None
     gt_boundary: np.ndarray | None = None
-
-
-def stamp_ns(header: Any) -> int:
-    """header.stamp as integer nanoseconds (the key that matches messages of one frame)."""
-    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
 
 
 def bag_distro(path: Path) -> str | None:

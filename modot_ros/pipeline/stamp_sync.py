@@ -13,6 +13,11 @@ from typing import Any
 SYNC_MODES = ("exact", "approx", "cache")
 
 
+def stamp_ns(header: Any) -> int:
+    """header.stamp as integer nanoseconds (the key that matches messages of one frame)."""
+    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
+
+
 class StampSync:
     """Feed ``add_image`` / ``add_info`` with integer nanosecond stamps.
 

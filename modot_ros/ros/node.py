@@ -30,7 +30,7 @@ from modot_ros.ros.message_types import rclpy_message_types
 from modot_ros.ros.params import apply_changes, declare_all
 from modot_ros.ros.qos import parse_qos
 from modot_ros.ros.worker import FreshestWorker
-from modot_ros.pipeline.stamp_sync import StampSync
+from modot_ros.pipeline.stamp_sync import StampSync, stamp_ns
 
 THROTTLE_S = 5.0
 
@@ -45,10 +45,6 @@ def load_estimator(config: NodeConfig):
     if config.random_weights:
         return DepthBoundaryEstimator.from_random(ModelConfig(pretrained_encoder=False), **options)
     return DepthBoundaryEstimator.from_checkpoint(config.model_path, **options)
-
-
-def stamp_ns(msg: Any) -> int:
-    return int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
 
 
 class ModotNode(LifecycleNode):
@@ -172,7 +168,7 @@ class ModotNode(LifecycleNode):
     def _feed(self, add, msg) -> None:
         """Give ``msg`` to the synchroniser, queue completed pairs, report images given up on."""
         unmatched = self.sync.unmatched_images
-        for pair in add(stamp_ns(msg), msg):
+        for pair in add(stamp_ns(msg.header), msg):
             self.worker.put(pair)
         if self.sync.unmatched_images > unmatched:
             self.warn_once("sync", "image without camera_info: no camera_info " +
@@ -187,7 +183,7 @@ class ModotNode(LifecycleNode):
         if msg.width * msg.height > self.config.max_input_pixels:
             return "size", (f"image {msg.width}x{msg.height} exceeds max_input_pixels="
                             f"{self.config.max_input_pixels}; downscale it or raise the parameter")
-        stamp = stamp_ns(msg)
+        stamp = stamp_ns(msg.header)
         if stamp <= self.last_stamp:
             return "stamp", (f"image stamp {stamp / 1e9:.3f} s is not newer than the previous "
                              f"{self.last_stamp / 1e9:.3f} s (out of order or repeated); dropped")
@@ -200,7 +196,7 @@ class ModotNode(LifecycleNode):
             self.stats.count("rejected")
             self.warn_once(*problem)
             return
-        self.last_stamp = stamp_ns(msg)
+        self.last_stamp = stamp_ns(msg.header)
         if self.config.lazy and not self._subscribed():
             self.stats.count("lazy_skipped")
             return

@@ -18,7 +18,8 @@ import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 
-from modot_ros.bags.io import IMAGE, BagError, open_bag, stamp_ns
+from modot_ros.bags.io import IMAGE, BagError, open_bag
+from modot_ros.pipeline.stamp_sync import stamp_ns
 
 
 def message_class(msgtype: str) -> type:
