@@ -76,12 +76,14 @@ def image_to_array(msg: Any) -> np.ndarray:
     return pixels.reshape(shape)
 
 
+def _require_encoding(msg: Any, allowed: tuple[str, ...], problem: str) -> None:
+    if msg.encoding not in allowed:
+        raise MessageError(f"{problem.format(encoding=msg.encoding)}; use one of {', '.join(allowed)}")
+
+
 def image_to_rgb(msg: Any) -> np.ndarray:
     """(H, W, 3) uint8 RGB from any colour encoding (a view for rgb8)."""
-    if msg.encoding not in COLOUR_ENCODINGS:
-        raise MessageError(
-            f"image encoding '{msg.encoding}' is not a colour encoding; use one of {', '.join(COLOUR_ENCODINGS)}"
-        )
+    _require_encoding(msg, COLOUR_ENCODINGS, "image encoding '{encoding}' is not a colour encoding")
     pixels = image_to_array(msg)
     if pixels.ndim == 2:
         return np.repeat(pixels[..., None], 3, axis=2)
@@ -92,10 +94,7 @@ def image_to_rgb(msg: Any) -> np.ndarray:
 
 def image_to_depth_metres(msg: Any) -> np.ndarray:
     """float32 metres with NaN invalid, from 32FC1 (metres) or 16UC1/mono16 (millimetres)."""
-    if msg.encoding not in DEPTH_ENCODINGS:
-        raise MessageError(
-            f"depth encoding '{msg.encoding}' is not supported; use one of {', '.join(DEPTH_ENCODINGS)}"
-        )
+    _require_encoding(msg, DEPTH_ENCODINGS, "depth encoding '{encoding}' is not supported")
     pixels = image_to_array(msg)
     if msg.encoding == "32FC1":
         return pixels.astype(np.float32, copy=False)
