@@ -14,6 +14,7 @@ T = TypeVar("T")
 
 VARIANTS = ("modot", "joint", "depth", "boundary")
 DEPTH_HEADS = ("mixture", "regression")
+DEPTH_PARAMS = ("log_depth", "inverse_linear")
 STRIP_CONVS = ("depthwise", "dense")
 NORMS = ("batch", "group")
 
@@ -60,6 +61,11 @@ class ModelConfig:
     depth_head: str = config_field(
         "mixture", "Depth head: mixture (K=2 Gaussians over inverse depth, 5 channels) or "
         "regression (1 channel).", DEPTH_HEADS)
+    depth_param: str = config_field(
+        "log_depth", "How the head's raw channels map to each component: log_depth (log depth "
+        "linear in a sigmoid over [ln min_depth, ln max_depth], std in log depth: even gradients "
+        "near and far) or inverse_linear (inverse depth linear in the sigmoid, std in inverse "
+        "depth; checkpoints written before this field existed).", DEPTH_PARAMS)
     decoder_channels: tuple[int, ...] = config_field(
         (64, 48, 32, 24), "Decoder widths of the 4 stages at strides 16, 8, 4, 2.")
     strip_conv: str = config_field(

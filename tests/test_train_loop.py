@@ -105,8 +105,10 @@ def test_learning_rate_continues_across_a_resumed_leg_with_a_new_budget():
 
 
 def test_on_the_fly_rendering_source_trains_and_records_legs(tmp_path, tiny_caches):  # noqa: F811
-    """data.source=render (the GPU recipe) trains without a cache; a second leg from --init
-    continues the step count and the leg records, with a continuous LR."""
+    """data.source=render (the GPU recipe) trains without a cache.
+
+    A second leg from --init continues the step count and the leg records, with a continuous LR.
+    """
     config = write_config(tmp_path / "r.yaml", tiny_caches,
                           data={"source": "render", "render_size": [48, 64], "render_scenes": 50,
                                 "train_cache": str(tmp_path / "absent.pt")},

@@ -212,8 +212,11 @@ def _stop(config: TrainConfig, elapsed_s: float, d: Dist) -> bool:
 
 
 def _init_from(path: str | Path, config: TrainConfig, model) -> Progress:
-    """Start a new leg from a runtime checkpoint (e.g. the committed weights): its weights, its
-    step count, time and legs, and its last LR as the anchor. The optimiser state starts fresh."""
+    """Start a new leg from a runtime checkpoint (e.g. the committed weights).
+
+    Takes its weights, step count, time and legs, and its last LR as the anchor; the optimiser
+    state starts fresh.
+    """
     from modot_ros.checkpoint import load_checkpoint, load_state_strict
 
     checkpoint = load_checkpoint(path)

@@ -118,8 +118,10 @@ def ensure_cache(path: str | Path, split: str, n: int, source_offsets: tuple[int
 
 
 def cache_frames(cache: dict, n: int | None = None) -> list[dict]:
-    """The first ``n`` key frames of a cache as numpy dicts: rgb (H,W,3) uint8, depth (H,W) m,
-    boundary (H,W) bool, K (3,3) float64, seed."""
+    """Return the first ``n`` key frames of a cache as numpy dicts.
+
+    Keys: rgb (H,W,3) uint8, depth (H,W) m, boundary (H,W) bool, K (3,3) float64, seed.
+    """
     H, W = cache["depth"].shape[-2:]
     return [{"rgb": cache["rgb"][i, 0].permute(1, 2, 0).numpy(),
              "depth": cache["depth"][i, 0].float().numpy(),

@@ -6,6 +6,7 @@ a planar projection onto the two local axes orthogonal to the dominant local nor
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import cv2
@@ -33,8 +34,28 @@ def photo_indices(split: str) -> list[int]:
     return [ALL_PHOTOS.index(n) for n in names]
 
 
+# A machine without scikit-image (the GPU machine) reads the atlas baked by
+# ``save_atlas`` from the file this variable names.
+ATLAS_ENV = "MODOT_PHOTO_ATLAS"
+
+
+def save_atlas(path: str) -> str:
+    """Bake the photo atlas (uint8, ~2.5 MB) for machines without scikit-image."""
+    atlas, gray = _atlas_numpy()
+    linear = np.round(np.clip(atlas, 0, 1) ** (1 / 2.2) * 255).astype(np.uint8)
+    np.savez_compressed(path, atlas=linear, gray=gray, names=np.array(ALL_PHOTOS))
+    return path
+
+
 @lru_cache(maxsize=1)
 def _atlas_numpy() -> tuple[np.ndarray, np.ndarray]:
+    baked = os.environ.get(ATLAS_ENV)
+    if baked:
+        data = np.load(baked)
+        if tuple(data["names"]) != ALL_PHOTOS:
+            raise ValueError(f"{baked} ({ATLAS_ENV}) holds photos {list(data['names'])}, this code "
+                             f"uses {list(ALL_PHOTOS)}; bake it again with scripts/gpu_bundle.py")
+        return (data["atlas"].astype(np.float32) / 255.0) ** 2.2, data["gray"]
     import skimage.data as data
     tiles, gray = [], []
     for name in ALL_PHOTOS:
