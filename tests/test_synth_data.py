@@ -140,3 +140,40 @@ def test_bad_size_is_rejected_with_a_clear_error():
     from training.synth.render import render_batch
     with pytest.raises(ValueError, match="at least 2x2"):
         render_batch([sample_scene(0)], 0, 10)
+
+
+def test_camera_profiles_set_the_camera_height_and_refuse_bad_specs():
+    """A narrow custom mount profile puts every key-frame camera at its height; typos fail loudly."""
+    from training.synth.profiles import ProfileError, parse_profile
+    spec = "custom:height=0.30-0.40,pitch=-10-0,indoor=1"
+    scenes = [sample_scene(s, (spec,)) for s in range(12)]
+    heights = [s.trajectory.p0[2] for s in scenes]
+    assert all(0.30 <= h <= 0.40 for h in heights) and not any(s.outdoor for s in scenes)
+    assert parse_profile("vehicle").indoor_share == 0.0
+    for bad in ("vehicel", "custom:height=0.4-0.3,pitch=0-1,indoor=1", "custom:height=1-2"):
+        with pytest.raises(ProfileError):
+            parse_profile(bad)
+
+
+def test_object_classes_have_real_sizes():
+    """Metric scale is learnable only if a class keeps its size: chairs, tables, doors, mugs."""
+    from training.synth import objects
+    from training.synth.objects import Placer
+    from training.synth.scene import Scene
+
+    def height(builder, seed):
+        scene = Scene()
+        builder(Placer(scene, (0, 0), 0.0, 2, _mat), np.random.default_rng(seed))
+        # top of each part: box half extents (x, y, z), sphere (r), cylinder (r, half h), torus (R, r)
+        up = {0: lambda p: p[2], 1: lambda p: p[0], 2: lambda p: p[1], 3: lambda p: p[0] + p[1]}
+        return max(c[2] + up[int(t)](p) for t, c, p in
+                   zip(scene.parts["ptype"], scene.parts["center"], scene.parts["params"]))
+
+    def _mat():
+        return {"tex": 0, "c1": np.ones(3, np.float32), "c2": np.ones(3, np.float32),
+                "tex_scale": np.float32(1), "tex_off": np.zeros(3, np.float32), "photo": 0,
+                "spec": np.float32(0)}
+
+    for builder, lo, hi in ((objects.table, 0.72, 0.76), (objects.door, 2.0, 2.2),
+                            (objects.chair, 0.75, 1.05), (objects.mug, 0.08, 0.12)):
+        assert all(lo <= height(builder, s) <= hi for s in range(10)), builder.__name__
