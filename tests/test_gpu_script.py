@@ -33,6 +33,7 @@ def test_gpu_train_script_smoke_writes_checkpoint_and_metrics(tmp_path):
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert (tmp_path / "modot_lite2.pt").is_file() and (tmp_path / "val.csv").is_file()
-    line = next(l for l in result.stdout.splitlines() if l.startswith("gpu_train_lite2 summary:"))
+    line = next(row for row in result.stdout.splitlines()
+                if row.startswith("gpu_train_lite2 summary:"))
     summary = json.loads(line.split(":", 1)[1])
     assert summary["run_stats"]["steps"] == 3 and "abs_rel" in summary["val"]
