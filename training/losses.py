@@ -383,8 +383,12 @@ def assigned_mixture_loss(params: torch.Tensor, gt_depth: torch.Tensor, variance
     log_gt = torch.log(torch.where(mask, gt_depth.float(), 1.0))
     t1 = torch.where(s.own_near, log_gt, torch.log(s.near.clamp_min(1e-6)))
     t2 = torch.where(s.own_near, torch.log(s.far.clamp_min(1e-6)), log_gt)
-    nll = (_log_nll(t1, log_mean[:, 0:1], rel_sigma[:, 0:1])
-           + _log_nll(t2, log_mean[:, 1:2], rel_sigma[:, 1:2]))[mask].mean() / 2
+    nll_map = (_log_nll(t1, log_mean[:, 0:1], rel_sigma[:, 0:1])
+               + _log_nll(t2, log_mean[:, 1:2], rel_sigma[:, 1:2])) / 2
+    # Band and off-band pixels weigh half each: the band (a few % of pixels) is the only place
+    # where the two means are told apart, and a pixel-mean let the off-band out-vote it.
+    nll = torch.stack([nll_map[g].mean() for g in (mask & s.band, mask & ~s.band)
+                       if bool(g.any())]).mean()
     own = torch.where(s.own_near, mu[:, 0:1], mu[:, 1:2])
     readout = silog_loss(1.0 / own.clamp_min(1e-8), gt_depth, variance_focus=variance_focus)
     bce = F.binary_cross_entropy(w1.clamp(1e-6, 1 - 1e-6), s.own_near.float(), reduction="none")

@@ -14,7 +14,10 @@ from modot_ros.model.blocks import SeparableConv
 # depth edges. Inverse-linear heads (legacy) started the means apart instead.
 _INIT_DEPTH = 3.0
 _INIT_DEPTHS_LEGACY = (1.5, 6.0)
-_INIT_LOG_SIGMA = math.log(0.05)
+# Initial std per parametrisation: log-depth heads predict a relative std, and at 0.05 their NLL
+# started near 260 with its gradient clipped for ~30 steps (docs/experiments, leg 1); 0.3 does not.
+# Inverse-linear (legacy) heads predict an absolute std in 1/m.
+_INIT_LOG_SIGMA = {"log_depth": math.log(0.3), "inverse_linear": math.log(0.05)}
 _INIT_WEIGHT = 0.9
 
 
@@ -58,8 +61,8 @@ class DepthHead(nn.Module):
                 self.raw.bias.fill_(mixture.mean_logit(middle, self.min_depth, self.max_depth,
                                                        self.param))
             else:
-                self.raw.bias.copy_(torch.tensor([*logits, _INIT_LOG_SIGMA, _INIT_LOG_SIGMA,
-                                                  _logit(weight)]))
+                log_sigma = _INIT_LOG_SIGMA[self.param]
+                self.raw.bias.copy_(torch.tensor([*logits, log_sigma, log_sigma, _logit(weight)]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return mixture.activate(self.raw(x), self.min_depth, self.max_depth, self.param)
