@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from benchmarks.harness import benchmark, timeit
-from training.photometric import depth_photometric_loss, mixture_photometric_loss
+from training.losses.photometric import depth_photometric_loss, mixture_photometric_loss
 
 
 def _batch(batch: int, height: int, width: int):

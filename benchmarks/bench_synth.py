@@ -7,9 +7,9 @@ import time
 import torch
 
 from benchmarks.harness import benchmark, timeit
-from training.synth.dataset import SyntheticDepthDataset
-from training.synth.render import render_batch
-from training.synth.sample import sample_scene
+from training.data.synth.dataset import SyntheticDepthDataset
+from training.data.synth.render import render_batch
+from training.data.synth.sample import sample_scene
 
 
 def _one_thread(_worker: int = 0) -> None:

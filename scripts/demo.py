@@ -1,7 +1,7 @@
 """``make demo``: live replay of a bag through the real node, with a report.
 
 ``scripts/in_loopback.sh python -m scripts.demo --output build/demo [--bag BAG]``. Without
-``--bag`` it renders a synthetic bag with ground truth (``training.synth``, written with
+``--bag`` it renders a synthetic bag with ground truth (``training.data.synth``, written with
 ``modot_ros.bags.ground_truth``); that is why the demo is a repository script and not part of the
 installed package. The node runs the embedded
 default weights, or random weights with a loud warning while none are installed. Output:
@@ -32,9 +32,9 @@ def synthetic_bag(folder: Path, frames: int, height: int, width: int) -> Path:
         print(f"demo: reusing {bag}")
         return bag
     try:
-        from training.synth import write_bag
+        from training.data.synth import write_bag
     except ImportError as error:
-        raise SystemExit(f"demo: the synthetic engine (training.synth) is not importable ({error}); run from "
+        raise SystemExit(f"demo: the synthetic engine (training.data.synth) is not importable ({error}); run from "
                          "the repository root with its venv, or pass --bag") from None
     shutil.rmtree(bag, ignore_errors=True)
     print(f"demo: rendering {frames} synthetic frames at {width}x{height} into {bag} ...")

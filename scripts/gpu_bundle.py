@@ -25,7 +25,7 @@ def build(out: Path) -> Path:
         source = Path(importlib.import_module(name).__file__).parent
         shutil.copytree(source, site / name, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__"))
-    from training.synth.textures import save_atlas
+    from training.data.synth.textures import save_atlas
     save_atlas(str(out / "photo_atlas.npz"))
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"{out}: {size / 2**20:.1f} MiB")

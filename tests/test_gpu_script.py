@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_gpu_bundle_fits_the_carry_limit_and_its_atlas_matches_scikit_image(tmp_path):
     """What the GPU machine lacks goes with the run: < 64 MiB, same photo atlas as here."""
     from scripts.gpu_bundle import build
-    from training.synth import textures
+    from training.data.synth import textures
     out = build(tmp_path / "bundle")
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     assert size < 64 * 2**20

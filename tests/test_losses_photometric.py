@@ -5,11 +5,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training.photometric import (PhotometricConfig, PhotometricInputError, depth_photometric_loss,
-                                  mixture_photometric_loss, multiscale_photometric_loss)
-from training.reprojection import (photometric_error, photometric_error_with_sensitivity,
-                                   relative_pose, responsibilities, ssim_centre_sensitivity,
-                                   ssim_dissimilarity, warp_with_uncertainty)
+from training.losses.photometric import (PhotometricConfig, PhotometricInputError, depth_photometric_loss,
+                                         mixture_photometric_loss, multiscale_photometric_loss)
+from training.losses.reprojection import (photometric_error, photometric_error_with_sensitivity,
+                                          relative_pose, responsibilities, ssim_centre_sensitivity,
+                                          ssim_dissimilarity, warp_with_uncertainty)
 
 H, W, F_PX, PLANE_Z = 24, 32, 30.0, 2.0
 K = torch.tensor([[[F_PX, 0.0, 15.5], [0.0, F_PX, 11.5], [0.0, 0.0, 1.0]]])

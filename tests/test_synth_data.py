@@ -5,10 +5,10 @@ import torch
 import torch.nn.functional as F
 
 from modot_ros.geometry import backproject_torch, pixel_grid_to_normalized, project_torch, transform_points_torch
-from training.reprojection import relative_pose
-from training.synth import SPLITS, SyntheticDepthDataset, render_scene, render_sequence
-from training.synth.sample import sample_scene
-from training.synth.textures import TEST_PHOTOS, TRAIN_PHOTOS, photo_indices
+from training.losses.reprojection import relative_pose
+from training.data.synth import SPLITS, SyntheticDepthDataset, render_scene, render_sequence
+from training.data.synth.sample import sample_scene
+from training.data.synth.textures import TEST_PHOTOS, TRAIN_PHOTOS, photo_indices
 
 H, W = 48, 64
 
@@ -87,7 +87,7 @@ def test_dataset_items_have_documented_shapes_and_sources():
 
 def test_disk_writer_round_trips(tmp_path):
     """Frames written to disk must read back identical to what was rendered."""
-    from training.synth.io import FrameFolder, write_dataset
+    from training.data.synth.io import FrameFolder, write_dataset
     write_dataset(tmp_path, "test", 2, H, W)
     folder = FrameFolder(tmp_path)
     ref = render_scene(SPLITS["test"][0] + 1, H, W)
@@ -105,7 +105,7 @@ def test_bag_reads_back_with_rosbags(tmp_path, storage):
     from rosbags.typesys import Stores, get_typestore
 
     from modot_ros.pipeline.messages import image_to_depth_metres
-    from training.synth.bag import TOPICS, write_bag
+    from training.data.synth.bag import TOPICS, write_bag
     path = write_bag(tmp_path / "b", 3, 24, 32, storage=storage, seed=2_000_000)
     with AnyReader([path], default_typestore=get_typestore(Stores.ROS2_JAZZY)) as reader:
         msgs = {}
@@ -137,14 +137,14 @@ def test_scenes_vary_intrinsics_content_and_include_outdoor_sky():
 
 def test_bad_size_is_rejected_with_a_clear_error():
     """A zero-sized request must fail loudly instead of returning empty tensors."""
-    from training.synth.render import render_batch
+    from training.data.synth.render import render_batch
     with pytest.raises(ValueError, match="at least 2x2"):
         render_batch([sample_scene(0)], 0, 10)
 
 
 def test_camera_profiles_set_the_camera_height_and_refuse_bad_specs():
     """A narrow custom mount profile puts every key-frame camera at its height; typos fail loudly."""
-    from training.synth.profiles import ProfileError, parse_profile
+    from training.data.synth.profiles import ProfileError, parse_profile
     spec = "custom:height=0.30-0.40,pitch=-10-0,indoor=1"
     scenes = [sample_scene(s, (spec,)) for s in range(12)]
     heights = [s.trajectory.p0[2] for s in scenes]
@@ -157,9 +157,9 @@ def test_camera_profiles_set_the_camera_height_and_refuse_bad_specs():
 
 def test_object_classes_have_real_sizes():
     """Metric scale is learnable only if a class keeps its size: chairs, tables, doors, mugs."""
-    from training.synth import objects
-    from training.synth.objects import Placer
-    from training.synth.scene import Scene
+    from training.data.synth import objects
+    from training.data.synth.objects import Placer
+    from training.data.synth.scene import Scene
 
     def height(builder, seed):
         scene = Scene()

@@ -1,9 +1,9 @@
 """Synthetic engine: exact depth, OB placement and OB semantics on hand-built scenes."""
 import numpy as np
 
-from training.synth.objects import rot_euler
-from training.synth.render import render_batch
-from training.synth.scene import BOX, CHECKER, FLAT, PLANE, SPHERE, STRIPES, TORUS, CYLINDER, Scene
+from training.data.synth.objects import rot_euler
+from training.data.synth.render import render_batch
+from training.data.synth.scene import BOX, CHECKER, FLAT, PLANE, SPHERE, STRIPES, TORUS, CYLINDER, Scene
 
 H, W = 48, 64
 NEUTRAL = {"exposure": 1.0, "gamma": 2.2, "noise": 0.0, "blur": 0.0, "vignette": 0.0, "wb": np.ones(3)}

@@ -15,7 +15,7 @@ from tests.train_cases import TINY_MODEL, tiny_caches, write_config  # noqa: F40
 from training.config import load_config
 from training.losses import LossConfig
 from training.train import main
-from training.trainer_loss import compose_loss
+from training.losses.compose import compose_loss
 
 
 def _rows(path):

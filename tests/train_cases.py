@@ -13,7 +13,7 @@ TINY_MODEL = {"input_height": 48, "input_width": 64, "decoder_channels": [16, 16
 @pytest.fixture(scope="session")
 def tiny_caches(tmp_path_factory) -> tuple[Path, Path]:
     """Two 48x64 train scenes with source frames (-2, +2) and two val scenes."""
-    from training.trainer_data import render_cache
+    from training.data.frames import render_cache
 
     root = tmp_path_factory.mktemp("train_cache")
     train = render_cache(root / "train.pt", "train", 2, 48, 64, (-2, 2), batch=2)

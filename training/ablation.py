@@ -26,7 +26,7 @@ from modot_ros.evaluation import plots as report
 from modot_ros.checkpoint import load_checkpoint
 from training.config import load_config
 from training.evaluate import evaluate_checkpoint, split_frames
-from training.trainer_data import ensure_cache
+from training.data.frames import ensure_cache
 
 BASE = "training/configs/ablation_base.yaml"
 VARIANTS: dict[str, list[str]] = {

@@ -17,7 +17,7 @@ import yaml
 from modot_ros.config import ConfigError, ModelConfig
 from modot_ros.config import config_field as _f
 from training.losses import LossConfig
-from training.photometric import PhotometricConfig
+from training.losses.photometric import PhotometricConfig
 
 SUPERVISIONS = ("supervised", "self_supervised")
 
@@ -30,13 +30,13 @@ class DataConfig:
                               "batch on the fly on render_device (GPU machines).",
                      ("cache", "render"))
     train_cache: str = _f("build/cache/train_240x320.pt", "Training frame cache "
-                          "(python -m training.trainer_data builds it).")
+                          "(python -m training.data.frames builds it).")
     render_scenes: int = _f(1_000_000, "source=render: number of distinct train-split scenes.")
     render_size: tuple[int, ...] = _f((240, 320), "source=render: rendered frame height, width.")
     render_device: str = _f("auto", "source=render: device the frames are rendered on.")
     camera_profiles: tuple[str, ...] = _f(("indoor_robot", "handheld", "vehicle"),
                                           "source=render: camera deployment profiles "
-                                          "(training/synth/profiles.py).")
+                                          "(training/data/synth/profiles.py).")
     val_cache: str = _f("build/cache/val_240x320.pt", "Validation frame cache (val split).")
     crop_height: int = _f(128, "Random-crop height, px (crops keep the focal length, resizes "
                                "would not; multiple of 16).")

@@ -33,7 +33,7 @@ from modot_ros.geometry import CameraIntrinsics, backproject
 from modot_ros.checkpoint import default_weights_path
 from modot_ros.inference import DepthBoundaryEstimator, Prediction
 from modot_ros.model.canonical import network_focal
-from training.trainer_data import cache_frames, ensure_cache, load_cache
+from training.data.frames import cache_frames, ensure_cache, load_cache
 
 BASELINES = ("constant", "shipped")
 

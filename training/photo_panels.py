@@ -6,7 +6,7 @@
 No real photo has ground truth here, so this is a picture, not a metric: does an object stand
 out from its background in depth, and does the depth edge follow the OB map. The camera is
 assumed to have fx = 0.8 * width (about a 64 deg horizontal field of view). Note that several of
-these photos are also texture tiles of the synthetic world (training/synth/textures.py), pasted
+these photos are also texture tiles of the synthetic world (training/data/synth/textures.py), pasted
 flat onto surfaces, so the network has never seen them as *scenes*.
 """
 from __future__ import annotations

@@ -26,9 +26,9 @@ from modot_ros.config import ConfigError
 from modot_ros.inference import resolve_device
 from modot_ros.model.network import DepthBoundaryNet
 from training.config import TrainConfig, config_from_dict, save_config
-from training.trainer_data import (CropDataset, RenderDataset, StepBatchSampler, ensure_cache,
-                                   load_cache)
-from training.trainer_loss import compose_loss
+from training.data.frames import (CropDataset, RenderDataset, StepBatchSampler, ensure_cache,
+                                  load_cache)
+from training.losses.compose import compose_loss
 from training.trainer_state import ResumeError, RunLog, load_state, save_state
 from training.trainer_val import validate
 
@@ -111,7 +111,7 @@ def _datasets(config: TrainConfig, device: torch.device) -> tuple:
     """(train dataset, validation dataset, data description for the checkpoint)."""
     data, sequence = config.data, config.run.supervision == "self_supervised"
     crop = (data.crop_height, data.crop_width)
-    described = {"source": "training.synth (procedural renderer)", "crop": list(crop),
+    described = {"source": "training.data.synth (procedural renderer)", "crop": list(crop),
                  "profiles": list(data.camera_profiles)}
     if data.source == "render":
         if sequence:

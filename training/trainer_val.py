@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from modot_ros import mixture
 from modot_ros.depth_units import valid_depth_mask
 from modot_ros.evaluation.depth_errors import depth_metrics
-from training.trainer_loss import batch_scale
+from training.losses.compose import batch_scale
 
 
 def _depth_monitors(params: torch.Tensor, batch: dict, config) -> dict[str, float]:

@@ -13,13 +13,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from training.synth import objects
-from training.synth.objects import Entry, Placer
-from training.synth.profiles import DEFAULT_PROFILES, CameraProfile, resolve_profiles
-from training.synth.scene import (CHECKER, FLAT, MARBLE, NOISE, PHOTO, PLANE, ROOM, STRIPES, WOOD,
-                                  Scene, split_of_seed)
-from training.synth.textures import photo_indices
-from training.synth.trajectory import random_trajectory, trajectory_positions
+from training.data.synth import objects
+from training.data.synth.objects import Entry, Placer
+from training.data.synth.profiles import DEFAULT_PROFILES, CameraProfile, resolve_profiles
+from training.data.synth.scene import (CHECKER, FLAT, MARBLE, NOISE, PHOTO, PLANE, ROOM, STRIPES, WOOD,
+                                       Scene, split_of_seed)
+from training.data.synth.textures import photo_indices
+from training.data.synth.trajectory import random_trajectory, trajectory_positions
 
 CLEARANCE_M = 0.45  # no part's bounding sphere comes closer than this to the camera path
 # Pattern frequency per metre of each texture kind (fixed world scale, +-15 %): floor tiles of

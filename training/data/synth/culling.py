@@ -19,8 +19,8 @@ from functools import lru_cache
 
 import torch
 
-from training.synth import intersect as ix
-from training.synth.scene import BOX, CYLINDER, PLANE, ROOM, SPHERE, TORUS
+from training.data.synth import intersect as ix
+from training.data.synth.scene import BOX, CYLINDER, PLANE, ROOM, SPHERE, TORUS
 
 TILE = 8
 HIT_FUNCS = {BOX: ix.hit_box, SPHERE: ix.hit_sphere, CYLINDER: ix.hit_cylinder, TORUS: ix.hit_torus,

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.synth.scene import CHECKER, FLAT, MARBLE, NOISE, PHOTO, STRIPES, WOOD
+from training.data.synth.scene import CHECKER, FLAT, MARBLE, NOISE, PHOTO, STRIPES, WOOD
 
 # images that ship inside the scikit-image wheel (no download). Test split photos are held out.
 # (hubble_deep_field and immunohistochemistry were dropped: star fields and stained tissue taught

@@ -2,16 +2,16 @@
 
 Public API: ``render_scene``, ``render_seeds``, ``render_sequence``, ``SyntheticDepthDataset``,
 ``write_bag``, ``SPLITS`` (seed ranges per split) and ``split_of_seed``. Relative poses between
-frames: ``training.reprojection.relative_pose``.
+frames: ``training.losses.reprojection.relative_pose``.
 """
-from training.synth.api import render_scene, render_seeds, render_sequence
-from training.synth.dataset import SyntheticDepthDataset
-from training.synth.scene import SPLITS, split_of_seed
+from training.data.synth.api import render_scene, render_seeds, render_sequence
+from training.data.synth.dataset import SyntheticDepthDataset
+from training.data.synth.scene import SPLITS, split_of_seed
 
 
 def write_bag(*args, **kwargs):
-    """See ``training.synth.bag.write_bag`` (imported lazily: it needs rosbags)."""
-    from training.synth.bag import write_bag as _write_bag
+    """See ``training.data.synth.bag.write_bag`` (imported lazily: it needs rosbags)."""
+    from training.data.synth.bag import write_bag as _write_bag
     return _write_bag(*args, **kwargs)
 
 

@@ -19,8 +19,11 @@ from modot_ros import mixture
 from modot_ros.config import ModelConfig
 from modot_ros.model.canonical import canonical_scale, to_canonical_depth
 from modot_ros.model.network import NetworkOutput
-from training.losses import (LossConfig, assigned_mixture_loss, balanced_bce_loss,
-                             mixture_nll_loss, multiscale_photometric_loss, obdcl_loss, silog_loss)
+from training.losses.boundary import balanced_bce_loss, obdcl_loss
+from training.losses.config import LossConfig
+from training.losses.depth import silog_loss
+from training.losses.mixture import assigned_mixture_loss, mixture_nll_loss
+from training.losses.photometric import multiscale_photometric_loss
 
 
 def batch_scale(K: torch.Tensor, model: ModelConfig) -> torch.Tensor:

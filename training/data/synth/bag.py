@@ -13,8 +13,8 @@ from tqdm import tqdm
 from modot_ros.bags.ground_truth import GT_TOPICS as TOPICS
 from modot_ros.bags.ground_truth import GroundTruthBagWriter
 from modot_ros.geometry import CameraIntrinsics
-from training.synth.api import render_seeds
-from training.synth.trajectory import FRAME_RATE_HZ
+from training.data.synth.api import render_seeds
+from training.data.synth.trajectory import FRAME_RATE_HZ
 
 __all__ = ["TOPICS", "write_bag"]
 START_NS = 1_700_000_000_000_000_000

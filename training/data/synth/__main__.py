@@ -1,4 +1,4 @@
-"""CLI: ``python -m training.synth preview|write|bag ...`` (see ``--help`` of each)."""
+"""CLI: ``python -m training.data.synth preview|write|bag ...`` (see ``--help`` of each)."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ import torch
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.synth", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m training.data.synth", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     pv = sub.add_parser("preview", help="PNG grid: RGB | depth | OB | instances | normals")
     pv.add_argument("--out", default="synth_preview.png")
@@ -29,16 +29,16 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args(argv)
     if args.cmd == "preview":
-        from training.synth.api import render_seeds
-        from training.synth.preview import frame_row, save_grid, unbatch
+        from training.data.synth.api import render_seeds
+        from training.data.synth.preview import frame_row, save_grid, unbatch
         seeds = [int(s) for s in args.seeds.split(",")]
         out = render_seeds(seeds, args.height, args.width, args.device)
         print(save_grid([frame_row(unbatch(out, b)) for b in range(len(seeds))], args.out))
     elif args.cmd == "write":
-        from training.synth.io import write_dataset
+        from training.data.synth.io import write_dataset
         print(write_dataset(args.root, args.split, args.count, args.height, args.width, args.start, args.device))
     else:
-        from training.synth.bag import write_bag
+        from training.data.synth.bag import write_bag
         print(write_bag(args.path, args.frames, args.height, args.width, args.storage, args.seed, args.device))
     return 0
 

@@ -12,7 +12,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from training.synth.scene import BOX, CYLINDER, SPHERE, TORUS, Scene
+from training.data.synth.scene import BOX, CYLINDER, SPHERE, TORUS, Scene
 
 SIZE_JITTER = 0.15  # relative spread of a real object class's dimensions
 

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.synth import textures
-from training.synth.culling import bounding_radius, cast, primary_pairs, shadow_pairs, tile_pixels
-from training.synth.labels import occlusion_boundaries
-from training.synth.scene import BOX, CYLINDER, PLANE, ROOM, SPHERE, TORUS, Scene, pack_lights, pack_scenes
+from training.data.synth import textures
+from training.data.synth.culling import bounding_radius, cast, primary_pairs, shadow_pairs, tile_pixels
+from training.data.synth.labels import occlusion_boundaries
+from training.data.synth.scene import BOX, CYLINDER, PLANE, ROOM, SPHERE, TORUS, Scene, pack_lights, pack_scenes
 
 MIN_DEPTH_M, MAX_DEPTH_M = 0.3, 20.0
 FLOAT_FIELDS = {"center": (3,), "rot": (3, 3), "params": (3,), "c1": (3,), "c2": (3,),

@@ -9,7 +9,7 @@ never chosen when another source sees the pixel.
 
 Inputs: ``target`` (B,3,H,W) and ``sources`` [(B,3,H,W)] in [0, 1]; ``K`` (B,3,3) for the
 target resolution; ``T_source_from_target`` [(B,4,4)] per source (see
-:func:`training.reprojection.relative_pose`). Mixture parameters may be coarser than the image;
+:func:`training.losses.reprojection.relative_pose`). Mixture parameters may be coarser than the image;
 they are bilinearly upsampled first (§2.3). Each loss returns ``(total, terms)``; ``terms`` holds
 named scalars for logging (weighted loss terms plus detached monitors from §8.A8).
 """
@@ -21,10 +21,10 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from training.reprojection import relative_pose  # noqa: F401  (re-exported)
-from training.reprojection import (edge_aware_smoothness, photometric_error,
-                                   photometric_error_with_sensitivity, responsibilities,
-                                   warp_with_uncertainty)
+from training.losses.reprojection import relative_pose  # noqa: F401  (re-exported)
+from training.losses.reprojection import (edge_aware_smoothness, photometric_error,
+                                          photometric_error_with_sensitivity, responsibilities,
+                                          warp_with_uncertainty)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from training.synth.intersect import surface_distance
+from training.data.synth.intersect import surface_distance
 
 TAU_REL = 0.02
 K_PIX = 2.0

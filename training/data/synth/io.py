@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from training.synth.api import render_seeds
-from training.synth.scene import SPLITS
+from training.data.synth.api import render_seeds
+from training.data.synth.scene import SPLITS
 
 INDEX_VERSION = 1
 
@@ -56,7 +56,8 @@ class FrameFolder(torch.utils.data.Dataset):
         self.root = Path(root)
         index_path = self.root / "index.json"
         if not index_path.is_file():
-            raise FileNotFoundError(f"{index_path} missing; write the folder with `python -m training.synth write`")
+            raise FileNotFoundError(f"{index_path} missing; write the folder with "
+                                    "`python -m training.data.synth write`")
         self.index = json.loads(index_path.read_text())
         if self.index.get("version") != INDEX_VERSION:
             raise ValueError(f"{index_path} has version {self.index.get('version')}, expected {INDEX_VERSION}")

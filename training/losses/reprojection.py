@@ -3,7 +3,7 @@
 Formulas are restated from ``/work/shared/reference/mixture_depth.md`` §2.3 (uncertainty
 propagation through the reprojection), §2.4 (responsibilities) and §5 (monodepth2 SSIM,
 photometric error, edge-aware smoothness); the loss built from them is in
-:mod:`training.photometric`.
+:mod:`training.losses.photometric`.
 
 All camera geometry goes through :mod:`modot_ros.geometry`. Images are ``(B, 3, H, W)`` in
 [0, 1]; inverse depth and its std are in 1/m of the space the poses' translations use.

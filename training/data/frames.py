@@ -7,7 +7,7 @@ Crops, unlike resizes, keep the focal length in pixels: a network trained on 128
 canonical depth (``modot_ros.model.canonical``) means the same thing in training and at runtime.
 
 Dataset protocol (what ``training.trainer`` consumes; any ``torch.utils.data.Dataset`` with
-these keys works, e.g. a future ``training.synth`` dataset):
+these keys works, e.g. a future ``training.data.synth`` dataset):
 ``rgb`` (3,H,W) float [0,1], ``depth`` (1,H,W) metres NaN invalid, ``boundary`` (1,H,W) float
 {0,1}, ``K`` (3,3) float32 for this crop; with sequences also ``sources`` (S,3,H,W) and
 ``T_source_from_target`` (S,4,4).
@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 from tqdm import tqdm
 
-from training.reprojection import relative_pose
+from training.losses.reprojection import relative_pose
 
 CACHE_FORMAT = "modot_ros.train_cache/2"
 _FLIP = torch.diag(torch.tensor([-1.0, 1.0, 1.0, 1.0]))
@@ -34,7 +34,7 @@ class DataError(ValueError):
 
 def split_seeds(split: str, n: int) -> list[int]:
     """The first ``n`` scene seeds of ``split`` (the synthetic engine's fixed seed ranges)."""
-    from training.synth.scene import SPLITS
+    from training.data.synth.scene import SPLITS
 
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; allowed: {sorted(SPLITS)}")
@@ -59,7 +59,7 @@ def unpack_boundary(packed: torch.Tensor, height: int, width: int) -> torch.Tens
 def _render(seeds: list[int], height: int, width: int, offsets: tuple[int, ...],
             profiles: tuple[str, ...], device: str = "cpu") -> dict:
     """Key frame and source frames of each seed in one ``synth.api`` call (shared exposure)."""
-    from training.synth.api import render_seeds
+    from training.data.synth.api import render_seeds
 
     frames = [0, *offsets]
     out = render_seeds([s for s in seeds for _ in frames], height, width, device=device,
@@ -80,7 +80,7 @@ def render_cache(path: str | Path, split: str, n: int, height: int = 240, width:
     Stored compactly: uint8 RGB, fp16 depth, bit-packed OB labels. Supervised training needs only
     key frames (``source_offsets=()``); self-supervised training needs the source frames.
     """
-    from training.synth.profiles import DEFAULT_PROFILES
+    from training.data.synth.profiles import DEFAULT_PROFILES
 
     profiles = tuple(profiles or DEFAULT_PROFILES)
     seeds = split_seeds(split, n)
@@ -135,12 +135,12 @@ def load_cache(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"frame cache {path} does not exist; build it with "
-                        f"python -m training.trainer_data --split SPLIT --n N --out {path}")
+                        f"python -m training.data.frames --split SPLIT --n N --out {path}")
     cache = torch.load(path, map_location="cpu", weights_only=True)
     if cache.get("format") != CACHE_FORMAT:
         raise DataError(f"{path} is not a {CACHE_FORMAT} frame cache (format "
                         f"{cache.get('format')!r}); render it again with python -m "
-                        f"training.trainer_data --split {cache.get('split', 'SPLIT')} --n N "
+                        f"training.data.frames --split {cache.get('split', 'SPLIT')} --n N "
                         f"--out {path}")
     return cache
 
@@ -223,7 +223,7 @@ class RenderDataset(Dataset):
     def __init__(self, scenes: int, size: tuple[int, int], crop: tuple[int, int] | None,
                  flip: bool, seed: int = 0, device: str = "cpu",
                  profiles: tuple[str, ...] | None = None) -> None:
-        from training.synth.profiles import DEFAULT_PROFILES
+        from training.data.synth.profiles import DEFAULT_PROFILES
 
         self.first, self.scenes = split_seeds("train", 1)[0], int(scenes)
         self.size, self.crop, self.flip, self.seed, self.device = tuple(size), crop, flip, seed, device
@@ -236,7 +236,7 @@ class RenderDataset(Dataset):
         return self.first + int(np.random.default_rng([self.seed, draw, 2]).integers(self.scenes))
 
     def __getitems__(self, draws: list[int]) -> list[dict]:
-        from training.synth.api import render_seeds
+        from training.data.synth.api import render_seeds
 
         H, W = self.size
         out = render_seeds([self.scene_seed(d) for d in draws], H, W, device=self.device,
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="source frame offsets at 30 Hz for self-supervised training, e.g. "
                              "-2 2 (default: key frames only, all supervised training needs)")
     parser.add_argument("--profiles", nargs="*", default=None,
-                        help="camera deployment profiles (training/synth/profiles.py; default: "
+                        help="camera deployment profiles (training/data/synth/profiles.py; default: "
                              "indoor_robot handheld vehicle)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)

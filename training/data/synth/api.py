@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import torch
 
-from training.synth.profiles import DEFAULT_PROFILES
-from training.synth.render import render_batch
-from training.synth.sample import sample_scene
+from training.data.synth.profiles import DEFAULT_PROFILES
+from training.data.synth.render import render_batch
+from training.data.synth.sample import sample_scene
 
 
 def render_seeds(seeds: list[int], height: int, width: int, device: str | torch.device = "cpu",

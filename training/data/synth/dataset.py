@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from training.synth.api import render_seeds
-from training.synth.scene import SPLITS
+from training.data.synth.api import render_seeds
+from training.data.synth.scene import SPLITS
 
 
 class SyntheticDepthDataset(torch.utils.data.Dataset):
