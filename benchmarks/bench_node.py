@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.harness import benchmark
+from modot_ros.ros.dds_profile import profile_env
 
 REPO = Path(__file__).resolve().parents[1]
 GOAL_HZ = 10.0
@@ -26,7 +27,7 @@ def _env(tmp: Path) -> dict[str, str]:
     env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
                ROS_DOMAIN_ID=str(200 + os.getpid() % 30), ROS_LOG_DIR=str(tmp / "log"),
                ROS_HOME=str(tmp / "home"), PYTHONUNBUFFERED="1",
-               FASTDDS_DEFAULT_PROFILES_FILE=str(REPO / "config" / "fastdds_shm.xml"))
+               **profile_env(REPO / "config" / "fastdds_shm.xml"))
     return env
 
 

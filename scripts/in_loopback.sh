@@ -8,7 +8,9 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-$(( (RANDOM % 100) + 100 ))}
 export ROS_LOG_DIR=${ROS_LOG_DIR:-$(pwd)/build/ros_log}
 export ROS_HOME=${ROS_HOME:-$(pwd)/build/ros_home}
-export FASTDDS_DEFAULT_PROFILES_FILE=${FASTDDS_DEFAULT_PROFILES_FILE:-$(pwd)/config/fastdds_shm.xml}
+# Fast DDS 2.x (Jazzy, Humble) reads only the old name, 3.x (Kilted) only the new one: set both.
+export FASTRTPS_DEFAULT_PROFILES_FILE=${FASTRTPS_DEFAULT_PROFILES_FILE:-$(pwd)/config/fastdds_shm.xml}
+export FASTDDS_DEFAULT_PROFILES_FILE=${FASTDDS_DEFAULT_PROFILES_FILE:-$FASTRTPS_DEFAULT_PROFILES_FILE}
 mkdir -p "$ROS_LOG_DIR" "$ROS_HOME"
 if [ "${MODOT_IN_LOOPBACK:-}" != 1 ] && unshare -n true 2>/dev/null; then
   export MODOT_IN_LOOPBACK=1

@@ -21,6 +21,8 @@ QOS_PRESETS = ("SENSOR_DATA", "DEFAULT", "SYSTEM_DEFAULT")
 PRECISIONS = ("auto", "fp32", "fp16")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
+# RViz cannot place a message whose frame_id is empty: outputs get this one instead.
+DEFAULT_FRAME_ID = "camera_optical_frame"
 
 @dataclass(frozen=True)
 class NodeConfig:
@@ -56,15 +58,17 @@ class NodeConfig:
     cloud_confidence: bool = output_field("cloud_confidence")
     publish_depth_mm: bool = output_field("publish_depth_mm")
     publish_mixture: bool = output_field("publish_mixture")
-    frame_id: str = _f("", "Output frame_id; empty = the input image's frame_id.")
+    frame_id: str = _f("", "Output frame_id; empty = the input image's frame_id, or "
+                       f"'{DEFAULT_FRAME_ID}' (warned once) when that is empty too.")
     # input and synchronisation
     approx_sync: bool = _f(False, "Pair image and camera_info by nearest stamp within "
                            "approx_sync_slop instead of equal stamps.", read_only=True)
     approx_sync_slop: float = _f(0.02, "Largest stamp difference (s) for approx_sync.", range=(0.0, 1.0))
     camera_info_cache: bool = _f(False, "Use the latest camera_info whatever its stamp (for bags "
                                  "whose info is not time-synchronised).", read_only=True)
-    max_input_pixels: int = _f(3840 * 2160, "Reject larger images (width * height).",
-                               range=(1, 100_000_000))
+    max_input_pixels: int = _f(2560 * 1600, "Reject larger images (width * height); the default "
+                               "keeps rgb8 input and 32FC1 depth output within the 16 MiB messages "
+                               "of config/fastdds_shm.xml.", range=(1, 100_000_000))
     input_qos: str = _f("SENSOR_DATA", "QoS preset of the subscriptions.", choices=QOS_PRESETS,
                         read_only=True)
     input_qos_depth: int = _f(5, "History depth of the subscriptions.", range=(1, 100), read_only=True)

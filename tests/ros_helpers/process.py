@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from modot_ros.ros.dds_profile import profile_env
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -18,9 +20,9 @@ def ros_env(domain_id: int, tmp_path: Path) -> dict[str, str]:
         ROS_DOMAIN_ID=str(domain_id),
         ROS_LOG_DIR=str(tmp_path / "ros_log"),
         ROS_HOME=str(tmp_path / "ros_home"),
-        FASTDDS_DEFAULT_PROFILES_FILE=str(REPO / "config" / "fastdds_shm.xml"),
         PYTHONUNBUFFERED="1",
     )
+    env.update(profile_env(REPO / "config" / "fastdds_shm.xml"))
     return env
 
 
