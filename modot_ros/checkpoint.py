@@ -9,6 +9,9 @@ be stored in fp16 (``half=True``) and are cast back to fp32 on load.
 from __future__ import annotations
 
 import pickle
+import pickletools
+import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -86,21 +89,98 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, model_config: Mode
     return path
 
 
-def _read(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(path, "file does not exist")
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since torch 1.6
+PICKLE_PROTOCOL_2_PLUS = 0x80  # first byte of the legacy (pre-1.6) torch.save format
+RETRAIN_HINT = "use a checkpoint written by modot_ros (python -m training.train or training.export)"
+
+
+def _file_problem(path: Path) -> str | None:
+    """What is wrong with the file before unpickling anything (None: worth a ``torch.load``)."""
+    size = path.stat().st_size
+    if size == 0:
+        return "empty file (0 bytes): the copy or download did not finish; copy it again"
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(ZIP_MAGIC):
+        try:
+            zipfile.ZipFile(path).close()  # reads the central directory at the end of the file
+        except zipfile.BadZipFile:
+            return f"truncated or corrupt ({size} bytes, no zip directory at the end); copy it again"
+        return None
+    if head[0] == PICKLE_PROTOCOL_2_PLUS:
+        return None
+    kind = "a text/JSON file" if head.lstrip()[:1] in (b"{", b"[") else f"unknown bytes {head[:4].hex()}"
+    return f"not a torch checkpoint ({kind}); {RETRAIN_HINT}"
+
+
+def _pickled_callable(path: Path) -> str | None:
+    """The first callable a plain pickle file imports, read without running it (None: none found)."""
+    strings: list[str] = []
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError) as error:
-        raise CheckpointError(path, f"not a readable torch checkpoint (truncated or corrupt?): "
-                              f"{str(error).splitlines()[0]}") from error
-    if not isinstance(payload, dict):
-        raise CheckpointError(path, f"expected a dict, found {type(payload).__name__}")
+        with path.open("rb") as handle:
+            for opcode, arg, _ in pickletools.genops(handle):
+                if opcode.name == "GLOBAL":
+                    return str(arg).replace(" ", ".")
+                if opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    return ".".join(strings[-2:])
+                if isinstance(arg, str):
+                    strings.append(arg)
+    except Exception:  # noqa: BLE001 - not a readable pickle: nothing to name
+        return None
+    return None
+
+
+def _load_problem(error: Exception, path: Path) -> str:
+    """One line for a failed ``torch.load``, never torch's own text, which suggests unsafe loading."""
+    blocked = re.search(r"GLOBAL (\S+)", str(error))
+    name = blocked.group(1) if blocked else (
+        _pickled_callable(path) if isinstance(error, pickle.UnpicklingError) else None)
+    if name:
+        return (f"refused: the file holds Python objects ({name}), which could run code; only "
+                f"tensors and plain values are loaded; {RETRAIN_HINT}")
+    size = path.stat().st_size
+    if isinstance(error, pickle.UnpicklingError):
+        return f"not a torch checkpoint (unreadable pickle data); {RETRAIN_HINT}"
+    return f"truncated or corrupt ({size} bytes; {type(error).__name__}); copy it again"
+
+
+def _describe_foreign(payload: dict) -> str:
+    """Why a dict that torch could read is still not one of our checkpoints."""
+    if payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+        return (f"a bare state_dict ({len(payload)} tensors, e.g. {next(iter(payload))!r}) without "
+                f"the model config; {RETRAIN_HINT}")
     missing = [k for k in REQUIRED_KEYS if k not in payload]
-    if missing:
-        raise CheckpointError(path, f"not a modot_ros checkpoint: missing keys {missing}")
+    return f"not a modot_ros checkpoint (missing keys {missing}); {RETRAIN_HINT}"
+
+
+def read_plain(path: str | Path) -> Any:
+    """``torch.load(path, weights_only=True)``; every failure is one CheckpointError line."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "file does not exist" if not path.exists() else "not a regular file")
+    problem = _file_problem(path)
+    if problem:
+        raise CheckpointError(path, problem)
+    try:
+        with warnings.catch_warnings():  # torch's notes on pickle protocols only add noise here
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - torch raises many types for damaged files
+        raise CheckpointError(path, _load_problem(error, path)) from None
+
+
+def _read(path: Path) -> dict:
+    payload = read_plain(path)
+    if not isinstance(payload, dict):
+        raise CheckpointError(path, f"expected a dict, found {type(payload).__name__}; {RETRAIN_HINT}")
+    if any(k not in payload for k in REQUIRED_KEYS):
+        raise CheckpointError(path, _describe_foreign(payload))
     if payload["format"] != FORMAT_VERSION:
         raise CheckpointError(path, f"format {payload['format']!r}, this code reads {FORMAT_VERSION!r}")
+    state = payload["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(path, "state_dict is not a dict of tensors (file damaged or hand-edited); "
+                              "copy it again")
     return payload
 
 

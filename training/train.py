@@ -12,9 +12,12 @@ import sys
 
 import yaml
 
+from modot_ros.checkpoint import CheckpointError
 from modot_ros.config import ConfigError
 from training.config import load_config
+from training.data.frames import DataError
 from training.trainer import cleanup_distributed, train
+from training.trainer_state import ResumeError
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict]:
@@ -48,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         path = train(config, args.output, args.resume, args.init)
+    except (ConfigError, DataError, ResumeError, CheckpointError) as error:
+        # a missing frame cache, a run that cannot resume, a bad --init file: one line, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     finally:
         cleanup_distributed()
     print(f"runtime checkpoint: {path}")

@@ -26,10 +26,10 @@ from modot_ros.config import ConfigError
 from modot_ros.inference import resolve_device
 from modot_ros.model.network import DepthBoundaryNet
 from training.config import TrainConfig, config_from_dict, save_config
-from training.data.frames import (CropDataset, RenderDataset, StepBatchSampler, ensure_cache,
-                                  load_cache)
+from training.data.frames import (CropDataset, DataError, RenderDataset, StepBatchSampler,
+                                  ensure_cache, load_cache)
 from training.losses.compose import compose_loss
-from training.trainer_state import ResumeError, RunLog, load_state, save_state
+from training.trainer_state import ResumeError, RunLog, load_state, remove_stale_temps, save_state
 from training.trainer_val import validate
 
 
@@ -107,6 +107,15 @@ def _to(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
+def _load_cache(path: str, split: str, n: int) -> dict:
+    """The frame cache at ``path``; a missing one stops the run with the command that builds it."""
+    if not Path(path).is_file():
+        # n: the README's sizes; rendering takes minutes, so it is never started unasked
+        raise DataError(f"frame cache {path} does not exist; build it first: python -m "
+                        f"training.data.frames --split {split} --n {n} --out {path}")
+    return load_cache(path)
+
+
 def _datasets(config: TrainConfig, device: torch.device) -> tuple:
     """(train dataset, validation dataset, data description for the checkpoint)."""
     data, sequence = config.data, config.run.supervision == "self_supervised"
@@ -124,9 +133,10 @@ def _datasets(config: TrainConfig, device: torch.device) -> tuple:
         described |= {"split": "train", "scenes": data.render_scenes, "rendered": "on the fly",
                       "frame_size": list(data.render_size)}
         return train, CropDataset(load_cache(val_path), None, False, False, random=False), described
-    cache = load_cache(data.train_cache)
+    cache = _load_cache(data.train_cache, "train", 5000)
     train = CropDataset(cache, crop, data.flip, sequence, random=True, seed=config.run.seed)
-    val = CropDataset(load_cache(data.val_cache), None, False, False, random=False)
+    val = CropDataset(_load_cache(data.val_cache, "val", max(200, data.val_images)), None, False, False,
+                      random=False)
     described |= {"split": cache["split"], "scenes": len(cache["seeds"]),
                   "first_seed": cache["seeds"][0], "frame_size": list(cache["depth"].shape[-2:]),
                   "profiles": cache.get("profiles", []),
@@ -242,6 +252,9 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
     output = Path(output or config.run.output)
     torch.set_num_threads(config.run.threads)
     d = setup_distributed(config.run.device)
+    if d.main and (stale := remove_stale_temps(output)):
+        print(f"removed {len(stale)} checkpoint temp file(s) of an interrupted save in {output}",
+              file=sys.stderr)
     model = build_model(config, d.device)
     optimizer = _optimizer(model, config)
     scaler = torch.amp.GradScaler(d.device.type,

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from modot_ros.checkpoint import CheckpointError, read_plain
+
 RESUME_FORMAT = "modot_ros.train_state/1"
 LAST = "last.pt"
 
@@ -33,6 +35,31 @@ def atomic_torch_save(payload: Any, path: str | Path) -> Path:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     return path
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temps(output: str | Path) -> list[Path]:
+    """Delete ``.<name>.tmp<pid>`` files of ``atomic_torch_save`` whose writer is gone.
+
+    A kill during a save leaves one behind (hundreds of MB each). A live writer keeps its file, so
+    a second process on the same folder is never cut short. Returns the removed paths.
+    """
+    removed = []
+    for path in sorted(Path(output).glob(".*.tmp*")):
+        pid = path.name.rpartition(".tmp")[2]
+        if path.is_file() and pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def save_state(output: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -59,10 +86,10 @@ def load_state(output: Path) -> dict | None:
     if not path.is_file():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 (any unreadable file gets the same message)
-        raise ResumeError(f"{path}: unreadable resume checkpoint ({error}); "
-                          "delete it to start over") from error
+        state = read_plain(path)
+    except CheckpointError as error:
+        raise ResumeError(f"{path}: unreadable resume checkpoint ({error.problem}); "
+                          "delete it to start over") from None
     if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
         raise ResumeError(f"{path} is not a {RESUME_FORMAT} resume checkpoint")
     return state

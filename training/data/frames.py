@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 from tqdm import tqdm
 
+from modot_ros.checkpoint import CheckpointError, read_plain
 from training.losses.reprojection import relative_pose
 
 CACHE_FORMAT = "modot_ros.train_cache/2"
@@ -136,7 +137,11 @@ def load_cache(path: str | Path) -> dict:
     if not path.is_file():
         raise DataError(f"frame cache {path} does not exist; build it with "
                         f"python -m training.data.frames --split SPLIT --n N --out {path}")
-    cache = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        cache = read_plain(path)
+    except CheckpointError as error:
+        raise DataError(f"frame cache {path}: {error.problem.split(';')[0]}; render it again with python -m "
+                        f"training.data.frames --split SPLIT --n N --out {path}") from None
     if cache.get("format") != CACHE_FORMAT:
         raise DataError(f"{path} is not a {CACHE_FORMAT} frame cache (format "
                         f"{cache.get('format')!r}); render it again with python -m "
