@@ -1,7 +1,7 @@
 """Start modot_node on a camera: ros2 launch modot_ros modot.launch.py image_topic:=... camera_info_topic:=...
 
 Arguments (also in the README): namespace, image_topic, camera_info_topic, params_file, model_path,
-device, use_sim_time, log_level, rviz, rviz_config, use_lifecycle, autostart.
+device, backend, use_sim_time, log_level, rviz, rviz_config, use_lifecycle, autostart.
 """
 import os
 
@@ -23,6 +23,7 @@ ARGUMENTS = {
     "params_file": (os.path.join(SHARE, "config", "modot.yaml"), "Parameter YAML file."),
     "model_path": ("", "Checkpoint; empty = packaged default weights."),
     "device": ("auto", "Torch device: auto, cpu, cuda, cuda:N."),
+    "backend": ("torch", "Network forward: torch, onnxruntime, tensorrt or auto (README: Backends)."),
     "use_sim_time": ("false", "Use /clock (bag replay)."),
     "log_level": ("info", "Logger level: debug, info, warn, error."),
     "rviz": ("false", "Also start RViz with the shipped config."),
@@ -39,6 +40,7 @@ def node_kwargs():
         output="screen",
         parameters=[Config("params_file"), {"model_path": ParameterValue(Config("model_path"), value_type=str),
                                             "device": ParameterValue(Config("device"), value_type=str),
+                                            "backend": ParameterValue(Config("backend"), value_type=str),
                                             "use_sim_time": ParameterValue(Config("use_sim_time"), value_type=bool)}],
         remappings=[("image", Config("image_topic")), ("camera_info", Config("camera_info_topic"))],
         arguments=["--ros-args", "--log-level", Config("log_level")],

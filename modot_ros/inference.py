@@ -6,7 +6,6 @@ resolution (or a requested one) together with the intrinsics of that output grid
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from modot_ros import mixture
+from modot_ros.backends import make_forward
 from modot_ros.checkpoint import CheckpointError, build_model, default_weights_path
 from modot_ros.config import ModelConfig
 from modot_ros.geometry import CameraIntrinsics
@@ -99,13 +99,17 @@ class DepthBoundaryEstimator:
     """Runs a ``DepthBoundaryNet`` on RGB images; construct with ``from_checkpoint`` or ``from_random``.
 
     device: 'auto' | 'cpu' | 'cuda[:N]'. precision: 'auto' (fp16 autocast on CUDA, fp32 on CPU),
-    'fp32' or 'fp16'. compile: wrap the network in ``torch.compile``. warmup: dummy forwards now,
-    so the first real frame is not slow. input_size: (width, height) network input instead of the
-    model's own (multiples of 16; the network is fully convolutional).
+    'fp32' or 'fp16'. compile: wrap the network in ``torch.compile`` (torch backend). warmup: dummy
+    forwards now, so the first real frame is not slow. input_size: (width, height) network input
+    instead of the model's own (multiples of 16; the network is fully convolutional).
+    backend: 'torch' | 'onnxruntime' | 'tensorrt' | 'auto' (``modot_ros.backends``): what runs the
+    network forward; everything before and after it is the same code. threads: CPU threads of the
+    forward, 0 = library default. onnx_cache: folder of exported graphs (default: the user cache).
     """
 
     def __init__(self, model: DepthBoundaryNet, *, device: str = "auto", precision: str = "auto",
-                 compile: bool = False, warmup: int = 1, input_size: tuple[int, int] | None = None) -> None:
+                 compile: bool = False, warmup: int = 1, input_size: tuple[int, int] | None = None,
+                 backend: str = "torch", threads: int = 0, onnx_cache: str | Path | None = None) -> None:
         if input_size:
             model.config = dataclasses.replace(model.config, input_width=input_size[0],
                                                input_height=input_size[1])
@@ -115,11 +119,10 @@ class DepthBoundaryEstimator:
             raise ValueError(f"precision {precision!r}; allowed: auto, fp32, fp16")
         if precision == "fp16" and self.device.type != "cuda":
             raise ValueError("precision fp16 needs a CUDA device; use precision=fp32 on CPU")
-        self.half = self.device.type == "cuda" and precision != "fp32"
-        self.model = model.eval().to(self.device, memory_format=torch.channels_last)
-        self._forward = torch.compile(self.model) if compile else self.model
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels
+        self.model = model.eval()
+        self._network = make_forward(backend, self.model, self.device, precision, threads=threads,
+                                     compile=compile, cache=onnx_cache)
+        self.backend: str = self._network.name
         for _ in range(warmup):
             self._run(torch.zeros(1, self.config.input_height, self.config.input_width, 3,
                                   dtype=torch.uint8, device=self.device))
@@ -137,21 +140,9 @@ class DepthBoundaryEstimator:
         torch.manual_seed(seed)
         return cls(DepthBoundaryNet(config or ModelConfig()), **kwargs)
 
-    def _autocast(self):
-        if self.half:
-            return torch.autocast(device_type="cuda", dtype=torch.float16)
-        return contextlib.nullcontext()
-
     def _run(self, images: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """(B, H, W, 3) uint8 on device -> (canonical params fp32, OB logits fp32) at net size."""
         return self._network(to_network_input(images, self.config.input_height, self.config.input_width))
-
-    def _network(self, x: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Network input (B, 3, h, w) -> (canonical params fp32, OB logits fp32)."""
-        with torch.inference_mode(), self._autocast():
-            out = self._forward(x)
-        logits = None if out.boundary_logits is None else out.boundary_logits.float()
-        return out.depth_params, logits
 
     def _scales(self, intrinsics: Sequence[CameraIntrinsics]) -> torch.Tensor:
         fx = [network_focal(i, self.config.input_width, self.config.input_height) for i in intrinsics]

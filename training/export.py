@@ -4,9 +4,11 @@
     python -m training.export --checkpoint out.pt --onnx out.onnx
 
 The runtime checkpoint is what ``DepthBoundaryEstimator.from_checkpoint`` loads. The ONNX graph
-takes (1, 3, H, W) RGB in [0, 1] at the network input size and returns the activated canonical
+takes (B, 3, H, W) RGB in [0, 1] at the network input size and returns the activated canonical
 depth parameters and/or OB logits (``NetworkOutput`` minus the training-only side outputs);
-onnxruntime's outputs are compared with torch's before the export is reported as good.
+onnxruntime's outputs are compared with torch's before the export is reported as good. The
+runtime exports the same graph itself (``backend`` onnxruntime/tensorrt), so this file is for
+shipping a graph to other tools.
 """
 from __future__ import annotations
 
@@ -17,29 +19,13 @@ import platform
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from modot_ros.backends.onnx_graph import ONNX_OPSET, export_graph, parity_errors
 from modot_ros.checkpoint import build_model, load_checkpoint, save_checkpoint
 from modot_ros.model.network import DepthBoundaryNet
 from training.config import config_from_dict
 from training.trainer_state import load_state
-
-
-class ExportError(RuntimeError):
-    """An export whose result does not match the torch model."""
-
-
-class _OnnxWrapper(torch.nn.Module):
-    """Plain-tensor outputs for ONNX: (depth_params?, boundary_logits?)."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, image: torch.Tensor):
-        out = self.model(image)
-        return tuple(t for t in (out.depth_params, out.boundary_logits) if t is not None)
 
 
 def export_runtime(source: str | Path, target: str | Path, *, half: bool = True,
@@ -86,28 +72,17 @@ def export_from_run(run: str | Path, target: str | Path, *, half: bool = True) -
     return target
 
 
-def export_onnx(checkpoint: str | Path, target: str | Path, opset: int = 17,
+def export_onnx(checkpoint: str | Path, target: str | Path, opset: int = ONNX_OPSET,
                 atol: float = 1e-3) -> dict[str, float]:
-    """Write ONNX and check onnxruntime against torch on a random image; returns max errors."""
-    import onnxruntime
+    """Write ONNX and check onnxruntime against torch; returns max errors per output.
 
+    The graph is the one the runtime exports and caches (``modot_ros.backends.onnx_graph``,
+    dynamic batch); raises ``ExportError`` when an error exceeds ``atol``.
+    """
     model, ckpt = build_model(checkpoint)
-    cfg = ckpt.model_config
-    wrapper = _OnnxWrapper(model).eval()
-    image = torch.rand(1, 3, cfg.input_height, cfg.input_width, generator=torch.Generator().manual_seed(0))
-    names = [n for n, on in (("depth_params", cfg.predicts_depth),
-                             ("boundary_logits", cfg.predicts_boundary)) if on]
-    torch.onnx.export(wrapper, (image,), str(target), input_names=["image"], output_names=names,
-                      opset_version=opset, dynamo=False)
-    with torch.no_grad():
-        expected = wrapper(image)
-    session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"image": image.numpy()})
-    errors = {name: float(np.abs(g - e.numpy()).max()) for name, g, e in zip(names, got, expected)}
-    bad = {k: v for k, v in errors.items() if not v <= atol}
-    if bad:
-        raise ExportError(f"onnxruntime differs from torch by {bad} (tolerance {atol})")
-    return errors
+    size = (ckpt.model_config.input_width, ckpt.model_config.input_height)
+    export_graph(model, target, size, opset)
+    return parity_errors(model, target, size, atol)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from modot_ros.bags.io import BagError, BagWriter, Frame, iter_frames, open_bag, select_topics, typestore_for
+from modot_ros.backends import BACKENDS
 from modot_ros.checkpoint import CheckpointError
 from modot_ros.evaluation.bag_report import EvaluationReport, FrameResult
 from modot_ros.bags.typestore import rosbags_message_types
@@ -38,11 +39,11 @@ class Predictor(Protocol):
                       batch_size: int = 8) -> list[Any]: ...
 
 
-def load_predictor(checkpoint: str | None, device: str = "auto") -> Predictor:
+def load_predictor(checkpoint: str | None, device: str = "auto", backend: str = "torch") -> Predictor:
     """The estimator from ``checkpoint`` (default: the packaged weights), through its one loader."""
     from modot_ros.inference import DepthBoundaryEstimator
 
-    return DepthBoundaryEstimator.from_checkpoint(checkpoint, device=device)
+    return DepthBoundaryEstimator.from_checkpoint(checkpoint, device=device, backend=backend)
 
 
 def _batches(frames: Iterable[Frame], size: int, fault: list) -> Iterator[list[Frame]]:
@@ -98,13 +99,13 @@ class _OutputSink:
 def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | None = None,
                  topics: dict[str, str | None] | None = None, use_gt: bool = True,
                  intrinsics: tuple[float, float, float, float] | None = None, checkpoint: str | None = None,
-                 device: str = "auto", batch_size: int = 8, align: str = "none",
+                 device: str = "auto", backend: str = "torch", batch_size: int = 8, align: str = "none",
                  options: OutputOptions | None = None, write_bag: bool = True, storage: str = "mcap",
                  namespace: str = "", ply_frames: Sequence[int] = (), max_frames: int | None = None,
                  ob_thresholds: int = 99, progress: bool = True) -> dict:
     """Evaluate every frame of ``bag`` and write the report (and output bag) into ``output``.
 
-    predictor: anything with ``predict_batch`` (default: ``load_predictor(checkpoint, device)``);
+    predictor: anything with ``predict_batch`` (default: ``load_predictor(checkpoint, device, backend)``);
         tests inject one whose output is known, to check the metrics end to end.
     topics: ``image``, ``camera_info``, ``gt_depth``, ``gt_boundary`` names; missing ones are
         auto-detected. intrinsics: (fx, fy, cx, cy) instead of a camera_info topic.
@@ -118,7 +119,7 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
     fault, start = [], time.perf_counter()  # fault: the BagError text that stopped reading
     with open_bag(bag) as reader:
         selection, frames = _open_frames(reader, topics, use_gt, intrinsics)
-        predictor = predictor or load_predictor(checkpoint, device)
+        predictor = predictor or load_predictor(checkpoint, device, backend)
         total = next((c.msgcount for c in reader.connections if c.topic == selection.image), None)
         # a full typestore of the bag's distro: the reader's holds only the types found in the bag
         writer = BagWriter(output / "output_bag", storage, typestore_for(Path(bag))) if write_bag else None
@@ -182,6 +183,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="use these intrinsics (pixels of the image) instead of a camera_info topic")
     p.add_argument("--checkpoint", help="model checkpoint (default: the packaged weights)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    p.add_argument("--backend", default="torch", choices=BACKENDS, help="network forward (README: Backends)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--align", choices=("none", "median"), default="none",
                    help="median: per-frame median scale alignment (ground truth not metric)")
@@ -206,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.bag, args.output, topics=dict(image=args.image, camera_info=args.camera_info,
                                                gt_depth=args.gt_depth, gt_boundary=args.gt_boundary),
             use_gt=not args.no_gt, intrinsics=tuple(args.intrinsics) if args.intrinsics else None,
-            checkpoint=args.checkpoint, device=args.device,
+            checkpoint=args.checkpoint, device=args.device, backend=args.backend,
             batch_size=args.batch_size, align=args.align, write_bag=not args.no_output_bag, storage=args.storage,
             options=OutputOptions(min_depth=args.min_depth, max_depth=args.max_depth, edge_points=args.edge_points),
             namespace=args.namespace, ply_frames=args.ply, max_frames=args.max_frames,

@@ -41,7 +41,8 @@ def load_estimator(config: NodeConfig):
     from modot_ros.inference import DepthBoundaryEstimator
 
     options = {"device": config.device, "precision": config.precision,
-               "input_size": (config.input_width, config.input_height) if config.input_width else None}
+               "input_size": (config.input_width, config.input_height) if config.input_width else None,
+               "backend": config.backend, "threads": config.threads, "onnx_cache": config.onnx_cache}
     if config.random_weights:
         return DepthBoundaryEstimator.from_random(ModelConfig(pretrained_encoder=False), **options)
     return DepthBoundaryEstimator.from_checkpoint(config.model_path, **options)
@@ -110,7 +111,7 @@ class ModotNode(LifecycleNode):
             msg_type = getattr(self.types, type_name.rsplit("/", 1)[1])
             self.publishers_[topic] = self.create_publisher(msg_type, topic, qos)
         self.state_name = "inactive"
-        self.get_logger().info(f"model loaded on {self.estimator.device} "
+        self.get_logger().info(f"model loaded on {self.estimator.device}, {self.estimator.backend} "
                                f"(network input {self.estimator.config.input_width}x"
                                f"{self.estimator.config.input_height})")
         return TransitionCallbackReturn.SUCCESS

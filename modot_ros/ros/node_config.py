@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from modot_ros.backends import BACKENDS
 from modot_ros.config import config_field as _f
 from modot_ros.config import depth_range_problem
 from modot_ros.pipeline.options import output_field
@@ -20,9 +21,9 @@ from modot_ros.pipeline.options import output_field
 QOS_PRESETS = ("SENSOR_DATA", "DEFAULT", "SYSTEM_DEFAULT")
 PRECISIONS = ("auto", "fp32", "fp16")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-
 # RViz cannot place a message whose frame_id is empty: outputs get this one instead.
 DEFAULT_FRAME_ID = "camera_optical_frame"
+
 
 @dataclass(frozen=True)
 class NodeConfig:
@@ -41,6 +42,15 @@ class NodeConfig:
                           range=(0, 4096), read_only=True, group="model")
     input_height: int = _f(0, "Network input height, px (multiple of 16); 0 = the model's own.",
                            range=(0, 4096), read_only=True, group="model")
+    backend: str = _f("torch", "Network forward: torch, onnxruntime (CPU; CUDA provider with "
+                      "device cuda), tensorrt (onnxruntime TensorRT provider, fp16 unless precision fp32) "
+                      "or auto (CUDA: tensorrt then torch; CPU: onnxruntime then torch). README: Backends.",
+                      choices=BACKENDS, read_only=True, group="model")
+    threads: int = _f(0, "CPU threads of the network forward (torch intra-op, onnxruntime "
+                      "intra_op_num_threads); 0 = the library default.", range=(0, 256), read_only=True,
+                      group="model")
+    onnx_cache: str = _f("", "Folder of the exported ONNX graphs; empty = $MODOT_ROS_CACHE, else "
+                         "$XDG_CACHE_HOME/modot_ros (~/.cache/modot_ros).", read_only=True, group="model")
     # outputs
     min_depth: float = output_field("min_depth")
     max_depth: float = output_field("max_depth")
