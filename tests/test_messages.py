@@ -156,3 +156,12 @@ def test_bad_camera_info_is_rejected():
     info.p[0] = np.nan
     with pytest.raises(MessageError, match="finite"):
         camera_info_to_intrinsics(info)
+
+
+@pytest.mark.parametrize("matrix", ["k", "p"])
+def test_nan_in_the_unused_matrix_is_rejected_too(matrix):
+    """NaN in K with a valid P (or the reverse) is refused: both are republished with the outputs."""
+    info = _info(FLAVOURS["rosbags"]())
+    getattr(info, matrix)[4] = np.nan
+    with pytest.raises(MessageError, match=rf"invalid intrinsics {matrix}=\[.*nan.*{matrix.upper()} must be finite"):
+        camera_info_to_intrinsics(info)

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from modot_ros.ros.node_config import DEFAULT_FRAME_ID
 from tests.ros_helpers.node_run import FAST, run_scenario
 
 pytestmark = pytest.mark.ros
@@ -14,6 +15,7 @@ REASONS = {  # kind -> what the node's log line must say (regular expression)
     "info_size": "camera_info describes 64x48 images but the image is 128x96",
     "zero_size": "image has zero size",
     "nan_intrinsics": r"camera_info has invalid intrinsics k=\[(np.float64\()?nan",
+    "nan_k": r"camera_info has invalid intrinsics k=\[nan, 0\.0, 63\.5, .*K must be finite",
     "zero_intrinsics": r"camera_info has invalid intrinsics k=\[(np.float64\()?0.0",
     "out_of_order": "is not newer than the previous",
     "huge": r"image 200x200 exceeds max_input_pixels=20000",
@@ -44,3 +46,14 @@ def test_node_survives_and_serves_every_good_frame(run):
     assert not received & set(run.result["bad"].values())
     assert run.result["param"]["successful"] is False
     assert int(run.result["diag"]["rejected"]) >= 9
+
+
+def test_odd_headers_are_served_with_one_warning_each(run):
+    """Stamp 0, an empty frame_id and a future stamp are served, warned about once, and keep latency sane."""
+    odd, frame_ids = run.result["odd"], {int(k): v for k, v in run.result["frame_ids"].items()}
+    assert {odd["stamp_zero"], odd["empty_frame_id"], odd["ahead"]} <= set(run.result["received"])
+    assert run.result["zero_outputs"] == 2  # an unstamped stream is not dropped as "not newer"
+    assert frame_ids[odd["empty_frame_id"]] == DEFAULT_FRAME_ID
+    for line in ("image header.stamp is 0", "have an empty header.frame_id", "ahead of the node clock"):
+        assert run.log.count(line) == 1, line
+    assert 0 < float(run.result["diag"]["latency_max_ms"]) < 60_000

@@ -5,9 +5,11 @@ import time
 import pytest
 
 from modot_ros.ros.worker import FreshestWorker
-from modot_ros.pipeline.stamp_sync import StampSync
+from modot_ros.pipeline.stamp_sync import StampSync, frame_latency
 
 MS = 1_000_000
+SECOND = 1_000_000_000
+NOW = 1_700_000_000 * SECOND
 
 
 def test_exact_pairs_equal_stamps_in_either_order():
@@ -79,3 +81,15 @@ def test_worker_processes_only_the_freshest_item():
         time.sleep(0.01)
     worker.stop()
     assert done == [0, 5] and worker.dropped == 4
+
+
+@pytest.mark.parametrize("stamp, kind", [(0, "zero"), (NOW + 2 * SECOND, "ahead"), (NOW - 3600 * SECOND, "behind")])
+def test_latency_is_not_measured_from_meaningless_stamps(stamp, kind):
+    """An unstamped, future or hour-old image gives no latency (no 1.8e12 ms in /diagnostics), and a reason."""
+    latency, got, reason = frame_latency(NOW, stamp)
+    assert latency is None and got == kind and "latency is not measured" in reason
+
+
+def test_latency_of_a_recent_stamp_is_measured():
+    """A frame stamped 25 ms ago has 25 ms latency."""
+    assert frame_latency(NOW, NOW - 25_000_000) == (pytest.approx(25.0), None, None)

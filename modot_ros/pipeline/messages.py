@@ -166,6 +166,12 @@ def camera_info_to_intrinsics(info: Any) -> CameraIntrinsics:
     """Intrinsics of the published image: P (rectified) when set, else K; roi and binning applied."""
     if int(info.width) <= 0 or int(info.height) <= 0:
         raise MessageError(f"camera_info has zero size: width={info.width}, height={info.height}")
+    for name in ("k", "p"):  # both are republished, so a NaN in the unused one must not pass either
+        values = np.asarray(getattr(info, name), dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            raise MessageError(
+                f"camera_info has invalid intrinsics {name}={[float(v) for v in values]}: {name.upper()} "
+                "must be finite (NaN or inf found); fix the camera calibration")
     projection = np.asarray(info.p, dtype=np.float64).reshape(3, 4)[:, :3]
     if not projection[0, 0]:
         projection = np.asarray(info.k, dtype=np.float64).reshape(3, 3)

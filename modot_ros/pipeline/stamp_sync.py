@@ -18,6 +18,32 @@ def stamp_ns(header: Any) -> int:
     return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
 
 
+# Latencies beyond this come from clocks that disagree (wall vs sim time), not from the pipeline.
+MAX_PLAUSIBLE_LATENCY_S = 60.0
+
+
+def frame_latency(now_ns: int, stamp: int) -> tuple[float | None, str | None, str | None]:
+    """(latency ms, None, None), or (None, kind, why it is not measured) when the stamp cannot give one.
+
+    kind: ``zero`` (unstamped images), ``ahead`` (stamp in the node's future), ``behind`` (stamp
+    older than MAX_PLAUSIBLE_LATENCY_S): each a property of the source, worth one warning.
+    """
+    latency_s = (now_ns - stamp) / 1e9
+    if stamp == 0:
+        return None, "zero", ("image header.stamp is 0: the publisher does not stamp its images; latency "
+                              "is not measured and camera_info is paired by stamp 0; stamp the images "
+                              "in the camera driver")
+    if latency_s < 0:
+        return None, "ahead", (f"image stamp is {-latency_s:.3f} s ahead of the node clock; latency is "
+                               "not measured; synchronise the clocks (chrony) or use use_sim_time on "
+                               "both sides")
+    if latency_s > MAX_PLAUSIBLE_LATENCY_S:
+        return None, "behind", (f"image stamp is {latency_s:.0f} s behind the node clock; latency is not "
+                                "measured; replaying a bag? use ros2 bag play --clock and "
+                                "use_sim_time:=true")
+    return latency_s * 1e3, None, None
+
+
 class StampSync:
     """Feed ``add_image`` / ``add_info`` with integer nanosecond stamps.
 

@@ -31,12 +31,14 @@ class FrameStats:
         with self._lock:
             self.counts[name] += 1
 
-    def frame(self, timings_ms: dict[str, float], latency_ms: float) -> None:
+    def frame(self, timings_ms: dict[str, float], latency_ms: float | None) -> None:
+        """Count a processed frame; ``latency_ms`` None: its stamp gives no latency (kept out)."""
         with self._lock:
             self.counts["processed"] += 1
             for stage, value in timings_ms.items():
                 self.timings[stage].append(value)
-            self.latency.append(latency_ms)
+            if latency_ms is not None:
+                self.latency.append(latency_ms)
 
     def error(self, text: str) -> None:
         with self._lock:

@@ -15,7 +15,6 @@ from typing import Any
 import rclpy
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
-from rclpy.time import Time
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -24,13 +23,13 @@ from modot_ros.pipeline.options import OutputOptions
 from modot_ros.pipeline.topics import TOPICS
 from modot_ros.pipeline.messages import (COLOUR_ENCODINGS, MessageError, camera_info_to_intrinsics,
                                          check_image_matches_info, image_to_rgb)
-from modot_ros.ros.node_config import FIELDS, NodeConfig, check_value
+from modot_ros.ros.node_config import DEFAULT_FRAME_ID, FIELDS, NodeConfig, check_value
 from modot_ros.ros.diagnostics import FrameStats, diagnostics_message
 from modot_ros.ros.message_types import rclpy_message_types
 from modot_ros.ros.params import apply_changes, declare_all
 from modot_ros.ros.qos import parse_qos
 from modot_ros.ros.worker import FreshestWorker
-from modot_ros.pipeline.stamp_sync import StampSync, stamp_ns
+from modot_ros.pipeline.stamp_sync import StampSync, frame_latency, stamp_ns
 
 THROTTLE_S = 5.0
 
@@ -69,6 +68,7 @@ class ModotNode(LifecycleNode):
         self.sync: StampSync | None = None
         self.last_stamp = -1
         self._throttle: dict[str, float] = {}
+        self._warned: set[str] = set()
         self.state_name = "unconfigured"
         self.diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(self.config.diagnostics_period, self._publish_diagnostics,
@@ -96,6 +96,13 @@ class ModotNode(LifecycleNode):
         self.stats.error(text)
         if now - self._throttle.get(key, -1e9) >= THROTTLE_S:
             self._throttle[key] = now
+            self.get_logger().warning(text)
+
+    def warn_first(self, key: str, text: str) -> None:
+        """Log ``text`` the first time ``key`` happens: a property of the source, not of one frame."""
+        if key not in self._warned:
+            self._warned.add(key)
+            self.stats.error(text)
             self.get_logger().warning(text)
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -185,7 +192,7 @@ class ModotNode(LifecycleNode):
             return "size", (f"image {msg.width}x{msg.height} exceeds max_input_pixels="
                             f"{self.config.max_input_pixels}; downscale it or raise the parameter")
         stamp = stamp_ns(msg.header)
-        if stamp <= self.last_stamp:
+        if stamp and stamp <= self.last_stamp:  # stamp 0 (unstamped) carries no order to check
             return "stamp", (f"image stamp {stamp / 1e9:.3f} s is not newer than the previous "
                              f"{self.last_stamp / 1e9:.3f} s (out of order or repeated); dropped")
         return None
@@ -197,7 +204,7 @@ class ModotNode(LifecycleNode):
             self.stats.count("rejected")
             self.warn_once(*problem)
             return
-        self.last_stamp = stamp_ns(msg.header)
+        self.last_stamp = max(self.last_stamp, stamp_ns(msg.header))
         if self.config.lazy and not self._subscribed():
             self.stats.count("lazy_skipped")
             return
@@ -234,9 +241,7 @@ class ModotNode(LifecycleNode):
         arrays = compute_frame_arrays(prediction, rgb, options)
         timings["readout"], timings["cloud"] = arrays.timings_ms["edges"], arrays.timings_ms["cloud"]
         tick = time.perf_counter()
-        header = image.header
-        if config.frame_id:
-            header.frame_id = config.frame_id
+        header = self._output_header(image)
         messages = frame_messages(arrays, header, info, self.types, options)
         timings["messages"] = (time.perf_counter() - tick) * 1e3
         tick = time.perf_counter()
@@ -245,8 +250,22 @@ class ModotNode(LifecycleNode):
                 self.publishers_[topic].publish(msg)
         timings["publish"] = (time.perf_counter() - tick) * 1e3
         timings["total"] = (time.perf_counter() - start) * 1e3
-        latency = (self.get_clock().now() - Time.from_msg(image.header.stamp)).nanoseconds / 1e6
+        latency, kind, problem = frame_latency(self.get_clock().now().nanoseconds, stamp_ns(image.header))
+        if problem:
+            self.warn_first(f"latency:{kind}", problem)
         self.stats.frame(timings, latency)
+
+    def _output_header(self, image: Image):
+        """The input header with the output frame_id: the parameter, the image's, or the default."""
+        header = image.header
+        if self.config.frame_id:
+            header.frame_id = self.config.frame_id
+        elif not header.frame_id:
+            header.frame_id = DEFAULT_FRAME_ID
+            self.warn_first("frame_id", f"images on '{self.resolve_topic_name('image')}' have an empty "
+                            f"header.frame_id, which RViz and tf cannot place; publishing in "
+                            f"'{DEFAULT_FRAME_ID}': set the camera driver's frame or the frame_id parameter")
+        return header
 
     def _publish_diagnostics(self) -> None:
         device = str(self.estimator.device) if self.estimator is not None else "none"

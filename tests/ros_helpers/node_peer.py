@@ -108,6 +108,10 @@ class Peer:
             value = float("nan") if kind == "nan_intrinsics" else 0.0
             info.k = [value] * 9
             info.p = [0.0] * 12
+        elif kind == "nan_k":  # P valid: the node must not republish a NaN K
+            info.k = [float("nan")] + list(info.k)[1:]
+        elif kind == "empty_frame_id":
+            image.header.frame_id = info.header.frame_id = ""
         elif kind == "huge":
             big = np.zeros((200, 200, 3), np.uint8)
             image = array_to_image(big, "rgb8", header, Image)

@@ -54,8 +54,9 @@ def topics(peer: Peer) -> dict:
     return out
 
 
-BAD_KINDS = ["encoding", "info_size", "zero_size", "nan_intrinsics", "zero_intrinsics", "out_of_order",
+BAD_KINDS = ["encoding", "info_size", "zero_size", "nan_intrinsics", "nan_k", "zero_intrinsics", "out_of_order",
              "huge", "wrong_step", "short_data", "missing_info"]
+HOUR = 3600 * SECOND
 
 
 def bad_inputs(peer: Peer) -> dict:
@@ -70,8 +71,31 @@ def bad_inputs(peer: Peer) -> dict:
         good += play(peer, 1, 0.3)
     out = {"good": good, "bad": bad, "param": peer.set_parameter("occlusion_threshold", 2.0)}
     good += play(peer, 1, 0.3)
+    odd = _odd_headers(peer)
+    good += odd.pop("good")
     peer.spin(1.5)
-    return out | {"received": sorted(peer.received("depth/image")), "diag": dict(peer.diagnostics)}
+    frame_ids = {e["stamp"]: e["frame_id"] for e in peer.seen["depth/image"]}
+    return out | {"received": sorted(peer.received("depth/image")), "diag": dict(peer.diagnostics),
+                  "odd": odd, "frame_ids": frame_ids,
+                  "zero_outputs": sum(e["stamp"] == 0 for e in peer.seen["depth/image"])}
+
+
+def _odd_headers(peer: Peer) -> dict:
+    """Frames that are served but whose header is odd: stamp 0 (twice), empty frame_id, a future stamp."""
+    odd, good = {}, []
+    zeros = lambda: sum(e["stamp"] == 0 for e in peer.seen["depth/image"])  # noqa: E731
+    for count in (1, 2):  # the second one must not be dropped as "not newer than the previous"
+        peer.frame(0)
+        peer.wait(lambda: zeros() >= count, 10)
+        good += play(peer, 1, 0.3)
+    odd["stamp_zero"] = 0
+    odd["empty_frame_id"] = now_ns()
+    peer.frame(odd["empty_frame_id"], kind="empty_frame_id")
+    peer.wait(lambda: odd["empty_frame_id"] in peer.received("depth/image"), 10)
+    odd["ahead"] = now_ns() + HOUR  # last: it moves the node's newest stamp an hour ahead
+    peer.frame(odd["ahead"])
+    peer.wait(lambda: odd["ahead"] in peer.received("depth/image"), 10)
+    return odd | {"good": good}
 
 
 def overload(peer: Peer) -> dict:
