@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+from rosbags.rosbag2 import StoragePlugin
 from rosbags.typesys import Stores
 
 from modot_ros.evaluation.bag_evaluation import evaluate_bag, main
@@ -160,14 +161,63 @@ def test_size_mismatch_midway_keeps_earlier_frames(tmp_path, capsys):
     assert report["n_frames"] == 3 and report["run"]["error"] and report["depth"]["abs_rel"] == 0
 
 
-@pytest.mark.parametrize("damage", ["truncate", "missing"])
-def test_truncated_or_missing_bag_is_one_line(tmp_path, capsys, storage, damage):
-    """A truncated storage file or a wrong path: one line naming the bag, exit 2."""
+def _cut(bag, fraction: float) -> None:
+    """Keep the first ``fraction`` of the bag's storage file, as a recorder that lost power leaves it."""
+    data = next(p for p in bag.iterdir() if p.suffix in (".mcap", ".db3"))
+    data.write_bytes(data.read_bytes()[: int(data.stat().st_size * fraction)])
+
+
+@pytest.mark.parametrize("damage", ["header_only", "missing"])
+def test_unreadable_or_missing_bag_is_one_line(tmp_path, capsys, storage, damage):
+    """A storage file cut before its first message, or a wrong path: one line naming the bag, exit 2."""
     bag = write_case_bag(tmp_path / "in", n=3, storage=storage)
-    if damage == "truncate":
-        data = next(p for p in bag.iterdir() if p.suffix in (".mcap", ".db3"))
-        data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    if damage == "header_only":
+        _cut(bag, 0.001)
     else:
         shutil.rmtree(bag)
     line = _cli_error(capsys, [bag, "-o", tmp_path / "out"])
-    assert str(bag) in line or "truncated" in line
+    assert str(bag) in line
+    assert ("no message could be recovered" if damage == "header_only" else "does not exist") in line
+
+
+def test_truncated_bag_keeps_its_readable_frames(tmp_path, capsys, storage, monkeypatch):
+    """A bag cut at 60 % is evaluated up to the cut: the report says so, one warning line, exit 0."""
+    bag = write_case_bag(tmp_path / "in", n=20, storage=storage)
+    _cut(bag, 0.6)
+    monkeypatch.setattr("modot_ros.evaluation.bag_evaluation.load_predictor", lambda *a, **k: ScaledTruth())
+    out = tmp_path / "out"
+    assert main([str(bag), "-o", str(out), "--ob-thresholds", "9"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("modot-eval-bag")]
+    report = json.loads((out / "metrics.json").read_text())
+    n = report["n_frames"]
+    assert 9 <= n <= 12, n  # 60 % of 20 frames, less the frame the cut went through
+    assert warnings == [f"modot-eval-bag: warning: {report['run']['damaged']}"]
+    assert f"bag {bag} cannot be opened (truncated or corrupt?)" in warnings[0]
+    assert f"{n} frames evaluated from its readable part" in warnings[0]
+    assert report["depth"]["abs_rel"] == 0  # the recovered frames are whole, ground truth included
+    assert "damaged bag" in (out / "report.md").read_text()
+    with open_bag(out / "output_bag") as reader:
+        assert {c.topic: c.msgcount for c in reader.connections}["/depth/image"] == n
+
+
+def test_truncated_compressed_mcap_reads_into_its_cut_chunk(tmp_path):
+    """zstd chunks, as ros2 bag record writes them: messages of the chunk the cut went through are kept."""
+    from rosbags.rosbag2 import CompressionFormat, CompressionMode, Writer
+    from rosbags.typesys import get_typestore
+
+    from modot_ros.bags.recovery import recover_bag
+
+    typestore = get_typestore(Stores.ROS2_JAZZY)
+    rng = np.random.default_rng(0)
+    writer = Writer(tmp_path / "zstd", version=8, storage_plugin=StoragePlugin.MCAP)
+    writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
+    with writer:
+        con = writer.add_connection("/raw", "std_msgs/msg/UInt8MultiArray", typestore=typestore)
+        msg = typestore.types["std_msgs/msg/UInt8MultiArray"]
+        layout = typestore.types["std_msgs/msg/MultiArrayLayout"](dim=[], data_offset=0)
+        for i in range(20):  # 600 kB: one chunk (rosbags closes chunks at 1 MiB)
+            noise = rng.integers(0, 256, 30_000, dtype=np.uint8)  # incompressible: the cut lands mid-chunk
+            writer.write(con, i, typestore.serialize_cdr(msg(layout=layout, data=noise), msg.__msgtype__))
+    _cut(tmp_path / "zstd", 0.6)
+    recovered = recover_bag(tmp_path / "zstd", tmp_path / "rebuilt", "cut")
+    assert 8 <= recovered.messages <= 12, recovered.messages

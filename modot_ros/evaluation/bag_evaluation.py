@@ -4,6 +4,8 @@ Runs the estimator on every frame (batched, CUDA when present), writes an output
 node's topics (``modot_ros.pipeline.frame_outputs``, so it replays into RViz like the live node), the
 metrics report (``modot_ros.evaluation.bag_report``) and optional PLY clouds. A bad bag or a fault in the
 middle gives one line on stderr and exit status 2; frames evaluated before it stay in the report.
+A truncated bag (``modot_ros.bags.recovery``) is evaluated up to its cut: a warning line, exit 0,
+unless no frame could be read (exit 2).
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from typing import Any, Iterable, Iterator, Protocol, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from modot_ros.bags.io import BagError, BagWriter, Frame, iter_frames, open_bag, select_topics, typestore_for
+from modot_ros.bags.io import BagError, BagWriter, Frame, iter_frames, select_topics, typestore_for
+from modot_ros.bags.recovery import Recovered, open_or_recover
 from modot_ros.backends import BACKENDS
 from modot_ros.checkpoint import CheckpointError
 from modot_ros.evaluation.bag_report import EvaluationReport, FrameResult
@@ -117,8 +120,8 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
     report = EvaluationReport(align=align, min_depth=options.min_depth, max_depth=options.max_depth,
                               ob_thresholds=ob_thresholds)
     fault, start = [], time.perf_counter()  # fault: the BagError text that stopped reading
-    with open_bag(bag) as reader:
-        selection, frames = _open_frames(reader, topics, use_gt, intrinsics)
+    with open_or_recover(bag, output) as (reader, recovered):
+        selection, frames = _open_frames(reader, topics, use_gt, intrinsics, recovered)
         predictor = predictor or load_predictor(checkpoint, device, backend)
         total = next((c.msgcount for c in reader.connections if c.topic == selection.image), None)
         # a full typestore of the bag's distro: the reader's holds only the types found in the bag
@@ -134,18 +137,34 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
                 writer.close()
         duration_s = reader.duration / 1e9 if reader.duration else 0.0
     run = _run_stats(time.perf_counter() - start, duration_s, report.n_frames, fault)
-    run |= {"bag": str(bag), "topics": selection.roles(), "predict_s": predict_s}
+    run |= {"bag": str(bag), "topics": selection.roles(), "predict_s": predict_s,
+            "damaged": _damage_note(recovered, report.n_frames)}
     return report.write(output, run)
 
 
-def _open_frames(reader: Any, topics: dict | None, use_gt: bool, intrinsics: tuple | None) -> tuple[Any, Iterator]:
+def _open_frames(reader: Any, topics: dict | None, use_gt: bool, intrinsics: tuple | None,
+                 recovered: Recovered | None) -> tuple[Any, Iterator]:
     """The topic selection and its frames; a bag that fails at once fails before the model loads."""
-    selection = select_topics(reader, **(topics or {}), use_gt=use_gt, need_info=intrinsics is None)
-    frames = iter_frames(reader, selection, intrinsics)
-    first = next(frames, None)
-    if first is None:
-        raise BagError(f"no frame on {selection.image} could be assembled (image + camera_info)")
+    try:
+        selection = select_topics(reader, **(topics or {}), use_gt=use_gt, need_info=intrinsics is None)
+        frames = iter_frames(reader, selection, intrinsics)
+        first = next(frames, None)
+        if first is None:
+            raise BagError(f"no frame on {selection.image} could be assembled (image + camera_info)")
+    except BagError as error:
+        if recovered is None:
+            raise
+        raise BagError(f"{recovered.problem}; its readable part ({recovered.messages} messages) has no "
+                       f"usable frame: {error}") from None
     return selection, itertools.chain([first], frames)
+
+
+def _damage_note(recovered: Recovered | None, frames: int) -> str | None:
+    """What the report says about a damaged bag (None for a sound one)."""
+    if recovered is None:
+        return None
+    return (f"{recovered.problem}; {frames} frames evaluated from its readable part ({recovered.messages} "
+            f"messages, rewritten to {recovered.path})")
 
 
 def _predict_all(predictor: Predictor, batches: Iterable[list[Frame]], sink: _OutputSink, batch_size: int,
@@ -217,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"modot-eval-bag: error: {error}", file=sys.stderr)
         return 2
     print(f"modot-eval-bag: {summary['run']['frames']} frames, report in {args.output}/report.md")
+    if summary["run"]["damaged"]:  # frames were evaluated (else evaluate_bag raised): a warning
+        print(f"modot-eval-bag: warning: {summary['run']['damaged']}", file=sys.stderr)
     if summary["run"]["error"]:
         print(f"modot-eval-bag: error: {summary['run']['error']}", file=sys.stderr)
         return 2

@@ -10,7 +10,8 @@ RUN_KEYS = (("frames", "frames evaluated"), ("frames_in", "frames in"), ("frames
             ("drops", "dropped frames"), ("output_rate_hz", "output rate (Hz)"),
             ("latency_ms_p50", "latency p50 (ms)"), ("latency_ms_p95", "latency p95 (ms)"),
             ("frames_per_s", "frames / s"), ("realtime_factor", "x real time"),
-            ("bag_duration_s", "bag duration (s)"), ("wall_s", "wall time (s)"), ("error", "stopped by"))
+            ("bag_duration_s", "bag duration (s)"), ("wall_s", "wall time (s)"), ("error", "stopped by"),
+            ("damaged", "damaged bag"))
 # AP is the BSDS Area-PR (``ap_bsds``); our own variant stays in metrics.json as ``boundary.ap``
 BOUNDARY_LABELS = {"ods_f": "ODS F", "ois_f": "OIS F", "ap_bsds": "AP (BSDS)", "ods_threshold": "ODS threshold"}
 
