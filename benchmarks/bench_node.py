@@ -87,14 +87,14 @@ def peer(rate: float, seconds: float, width: int, height: int, out: str) -> None
 
 
 def run(rate: float, seconds: float, width: int = 320, height: int = 240,
-        net: tuple[int, int] = (320, 240)) -> dict:
+        net: tuple[int, int] = (320, 240), backend: str = "torch") -> dict:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp, out = Path(tmp_name), Path(tmp_name) / "bench.json"
-        env = _env(tmp)
+        env = _env(tmp) | {"MODOT_ROS_CACHE": str(tmp / "cache")}  # ONNX export is part of start-up
         node = subprocess.Popen([sys.executable, "-m", "modot_ros.ros.node", "--ros-args", "-p", "random_weights:=true",
                                  "-p", "device:=cpu", "-p", f"input_width:={net[0]}", "-p", f"input_height:={net[1]}",
-                                 "-p", "lazy:=false"], env=env, cwd=REPO, stdout=(tmp / "node.log").open("w"),
-                                stderr=subprocess.STDOUT)
+                                 "-p", "lazy:=false", "-p", f"backend:={backend}"], env=env, cwd=REPO,
+                                stdout=(tmp / "node.log").open("w"), stderr=subprocess.STDOUT)
         try:
             subprocess.run([sys.executable, "-m", "benchmarks.bench_node", "--peer", "--rate", str(rate),
                             "--seconds", str(seconds), "--size", str(width), str(height), "--out", str(out)],
@@ -105,14 +105,14 @@ def run(rate: float, seconds: float, width: int = 320, height: int = 240,
         return json.loads(out.read_text())
 
 
-def rows(result: dict) -> list[dict]:
+def rows(result: dict, label: str = "node lite0 320x240 cpu", goal_hz: float = GOAL_HZ) -> list[dict]:
     import numpy as np
 
     lat = np.asarray(result["latencies"]) * 1e3
     hz = len(lat) / result["seconds"]
     diag = result["diag"]
-    out = [{"name": "node lite0 320x240 cpu output rate (points)", "value": round(hz, 2), "unit": "Hz",
-            "goal": f">= {GOAL_HZ}", "ok": bool(hz >= GOAL_HZ)},
+    out = [{"name": f"{label} output rate (points)", "value": round(hz, 2), "unit": "Hz",
+            "goal": f">= {goal_hz}", "ok": bool(hz >= goal_hz)},
            {"name": "end-to-end latency image->points median",
             "value": round(float(np.median(lat)), 1) if lat.size else None, "unit": "ms"},
            {"name": "end-to-end latency p95", "value": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
