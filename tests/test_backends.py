@@ -169,3 +169,19 @@ def test_session_runs_sequentially_on_the_requested_threads():
     options = session_options(2)
     assert options.intra_op_num_threads == 2 and options.inter_op_num_threads == 1
     assert options.execution_mode == onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+
+
+def test_bag_evaluation_cli_takes_the_backend(tmp_path, monkeypatch, capsys):
+    """modot-eval-bag --backend onnxruntime evaluates through the graph; tensorrt on CPU is one error line."""
+    from modot_ros.evaluation.bag_evaluation import main
+    from tests.bag_cases import write_case_bag
+
+    monkeypatch.setenv(onnx_cache.CACHE_ENV, str(tmp_path / "cache"))
+    bag = write_case_bag(tmp_path / "in", n=2)
+    assert main([str(bag), "-o", str(tmp_path / "out"), "--no-output-bag", "--device", "cpu",
+                 "--backend", "onnxruntime", "--ob-thresholds", "9"]) == 0
+    assert len(graphs(tmp_path / "cache")) == 1
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["n_frames"] == 2
+    assert main([str(bag), "-o", str(tmp_path / "out2"), "--device", "cpu", "--backend", "tensorrt"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "backend tensorrt needs a CUDA device" in errors[0]
