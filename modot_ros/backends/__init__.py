@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, Tuple
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
 
 BACKENDS = ("auto", "torch", "onnxruntime", "tensorrt")
 log = logging.getLogger("modot_ros.backends")
-
-# (B, 3, h, w) network input -> (depth params, OB logits); a backend object also has ``name``
-NetworkForward = Callable[["torch.Tensor"], Tuple[Optional["torch.Tensor"], Optional["torch.Tensor"]]]
 
 
 def auto_order(device_type: str) -> list[str]:
@@ -48,7 +45,8 @@ def make_forward(backend: str, model, device: "torch.device", precision: str, *,
                  compile: bool = False, cache: str | Path | None = None):
     """The forward for ``backend`` (one of BACKENDS); ``auto`` falls through failures to torch.
 
-    precision: 'auto' | 'fp32' | 'fp16' as checked by the estimator. threads: CPU threads for
+    A forward maps the (B, 3, h, w) network input on ``device`` to (depth params, OB logits) and
+    has a ``name`` for logs. precision: 'auto' | 'fp32' | 'fp16' as checked by the estimator. threads: CPU threads for
     the forward (torch sets them process-wide); 0 keeps the library default.
     """
     if backend not in BACKENDS:
