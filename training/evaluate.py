@@ -34,12 +34,18 @@ from modot_ros.checkpoint import default_weights_path
 from modot_ros.inference import DepthBoundaryEstimator, Prediction
 from modot_ros.model.canonical import network_focal
 from training.data.frames import cache_frames, ensure_cache, load_cache
+from training.data.middlebury import motorcycle_frame
 
 BASELINES = ("constant", "shipped")
 
 
 def split_frames(split: str, n: int, cache: str | Path | None = None) -> list[dict]:
-    """The first ``n`` key frames of ``split`` as numpy dicts (rendered into a cache once)."""
+    """The first ``n`` key frames of ``split`` as numpy dicts (rendered into a cache once).
+
+    ``middlebury``: the one real photograph with metric ground truth (``data.middlebury``).
+    """
+    if split == "middlebury":
+        return [motorcycle_frame()]
     path = ensure_cache(cache or f"build/cache/{split}_240x320.pt", split, n)
     frames = cache_frames(load_cache(path), n)
     for frame in frames:
@@ -209,7 +215,7 @@ def plot_run(run: str | Path, path: str | Path) -> Path:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True, help="runtime checkpoint (.pt)")
-    parser.add_argument("--split", default="test", help="test | val")
+    parser.add_argument("--split", default="test", help="test | val | middlebury (real, metric GT)")
     parser.add_argument("--n", type=int, default=64, help="number of frames")
     parser.add_argument("--output", required=True, help="report directory")
     parser.add_argument("--cache", help="frame cache (default build/cache/SPLIT_240x320.pt)")
