@@ -34,8 +34,7 @@ def near_side_edges(depth: np.ndarray, jump: float = EDGE_JUMP) -> np.ndarray:
 
 
 def motorcycle_frame() -> dict:
-    """The evaluation frame dict (``training.evaluate``): rgb, metric depth (NaN invalid),
-    the OB proxy and the true intrinsics."""
+    """The evaluation frame: rgb, metric depth (NaN invalid), the OB proxy, true intrinsics."""
     import skimage.data
 
     rgb, _, disparity = skimage.data.stereo_motorcycle()
