@@ -94,10 +94,13 @@ def test_modot_launch_has_the_spec_arguments():
         launch_arguments(LAUNCH["modot.launch.py"]))
 
 
-def test_launch_generates_with_launch_installed():
+def test_launch_generates_with_launch_installed(tmp_path, monkeypatch):
     """On a ROS install, both launch descriptions build (skipped here: launch is not on PyPI)."""
     pytest.importorskip("launch_ros")
     import importlib.util
+
+    from tests.ros_helpers.launch_run import ament_prefix
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(ament_prefix(tmp_path / "prefix")))
     for path in LAUNCH.values():
         spec = importlib.util.spec_from_file_location(path.stem.replace(".", "_"), path)
         module = importlib.util.module_from_spec(spec)

@@ -1,7 +1,7 @@
 """Scenarios the node tests run in a peer process.
 
 Usage: ``python -m tests.ros_helpers.node_scenarios <scenario> --out result.json
-[--ns /t --image /cam/image --info /cam/camera_info]``.
+[--ns /t --image /cam/image --info /cam/camera_info] [--count N]``.
 """
 from __future__ import annotations
 
@@ -131,21 +131,55 @@ def lifecycle_bad_model(peer: Peer) -> dict:
     return {"start": peer.lifecycle(None), "configure": peer.lifecycle(Transition.TRANSITION_CONFIGURE)}
 
 
+def launched(peer: Peer) -> dict:
+    """A node started by a launch file: its state, served frames, then deactivate stays put."""
+    peer.subscribe(["depth/image"])
+    peer.wait(lambda: peer.subs["depth/image"].get_publisher_count() > 0, 30)
+    stamps = play(peer, 2, 0.3)
+    out = {"state": peer.lifecycle(None), "sent": stamps, "seen": peer.seen["depth/image"]}
+    out["deactivate"] = peer.lifecycle(Transition.TRANSITION_DEACTIVATE)
+    # the launch file's activate handler must not fire again: give it time to (wrongly) act
+    peer.spin(2.0)
+    out["after_deactivate"] = peer.lifecycle(None)
+    return out
+
+
+def managed(peer: Peer) -> dict:
+    """A lifecycle node launched without autostart: this peer configures and activates it."""
+    peer.subscribe(["depth/image"])
+    states = {"start": peer.lifecycle(None), "configure": peer.lifecycle(Transition.TRANSITION_CONFIGURE),
+              "activate": peer.lifecycle(Transition.TRANSITION_ACTIVATE)}
+    peer.wait_node(30)
+    peer.wait(lambda: peer.subs["depth/image"].get_publisher_count() > 0, 30)
+    stamps = play(peer, 2, 0.3)
+    return {"states": states, "sent": stamps, "received": sorted(peer.received("depth/image"))}
+
+
+def listen(peer: Peer, count: int) -> dict:
+    """Wait until ``count`` frames came out; a bag, not this peer, plays the input."""
+    peer.subscribe(["depth/image"])
+    peer.wait(lambda: len(peer.received("depth/image")) >= count, 90)
+    peer.spin(1.0)
+    return {"seen": peer.seen["depth/image"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["topics", "bad_inputs", "overload", "lifecycle", "lifecycle_bad_model"])
+    parser.add_argument("scenario", choices=["topics", "bad_inputs", "overload", "lifecycle", "lifecycle_bad_model",
+                                             "launched", "managed", "listen"])
     parser.add_argument("--out", required=True)
     parser.add_argument("--ns", default="")
     parser.add_argument("--image", default="image")
     parser.add_argument("--info", default="camera_info")
     parser.add_argument("--node", default="modot")
+    parser.add_argument("--count", type=int, default=0, help="listen: frames to wait for")
     args = parser.parse_args()
     rclpy.init()
     try:
         peer = Peer(args.ns, args.image, args.info, args.node)
-        if args.scenario not in ("lifecycle", "lifecycle_bad_model"):  # those wait for services
+        if args.scenario not in ("lifecycle", "lifecycle_bad_model", "managed", "listen"):  # no subscription yet
             assert peer.wait_node(90), "the node never subscribed to the image topics"
-        result = globals()[args.scenario](peer)
+        result = listen(peer, args.count) if args.scenario == "listen" else globals()[args.scenario](peer)
         with open(args.out, "w") as handle:
             json.dump(result, handle)
     finally:
