@@ -8,6 +8,7 @@ the freshest frame, so latency stays bounded when input is faster than the model
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
@@ -25,13 +26,16 @@ from modot_ros.pipeline.messages import (COLOUR_ENCODINGS, MessageError, camera_
                                          check_image_matches_info, image_to_rgb)
 from modot_ros.ros.node_config import DEFAULT_FRAME_ID, FIELDS, NodeConfig, check_value
 from modot_ros.ros.diagnostics import FrameStats, diagnostics_message
+from modot_ros.ros.dds_profile import PROFILE_VARIABLES, silent_input_reason
 from modot_ros.ros.message_types import rclpy_message_types
 from modot_ros.ros.params import apply_changes, declare_all
-from modot_ros.ros.qos import parse_qos
+from modot_ros.ros.qos import parse_qos, qos_compatible, qos_name
 from modot_ros.ros.worker import FreshestWorker
 from modot_ros.pipeline.stamp_sync import StampSync, frame_latency, stamp_ns
 
 THROTTLE_S = 5.0
+# a camera publishes many frames a second: this long without one while it has publishers is a DDS problem
+SILENT_INPUT_S = 3.0
 
 
 def load_estimator(config: NodeConfig):
@@ -67,6 +71,7 @@ class ModotNode(LifecycleNode):
         self.worker: FreshestWorker | None = None
         self.sync: StampSync | None = None
         self.last_stamp = -1
+        self._heard = time.monotonic()  # last image, or the moment silence started to count
         self._throttle: dict[str, float] = {}
         self._warned: set[str] = set()
         self.state_name = "unconfigured"
@@ -131,6 +136,7 @@ class ModotNode(LifecycleNode):
         qos = parse_qos(self.config.input_qos, self.config.input_qos_depth)
         self.subscriptions_ = [self.create_subscription(Image, "image", self._on_image, qos),
                                self.create_subscription(CameraInfo, "camera_info", self._on_info, qos)]
+        self._input_qos, self._heard = qos, time.monotonic()
         self.state_name = "active"
         return TransitionCallbackReturn.SUCCESS
 
@@ -199,6 +205,7 @@ class ModotNode(LifecycleNode):
 
     def _on_image(self, msg: Image) -> None:
         self.stats.count("input")
+        self._heard = time.monotonic()
         problem = self._check_image(msg)
         if problem:
             self.stats.count("rejected")
@@ -267,7 +274,26 @@ class ModotNode(LifecycleNode):
                             f"'{DEFAULT_FRAME_ID}': set the camera driver's frame or the frame_id parameter")
         return header
 
+    def _check_silent_input(self) -> None:
+        """Warn when the image topic has publishers but nothing arrived for SILENT_INPUT_S."""
+        if self.state_name != "active":
+            return
+        topic = self.resolve_topic_name("image")
+        publishers = self.get_publishers_info_by_topic(topic)  # the graph: unmatched ones too
+        now = time.monotonic()
+        if not publishers:
+            self._heard = now  # nobody publishes: silence is expected
+            return
+        if now - self._heard < SILENT_INPUT_S:
+            return
+        mismatch = [f"{p.node_namespace.rstrip('/')}/{p.node_name} ({qos_name(p.qos_profile)})"
+                    for p in publishers if not qos_compatible(p.qos_profile, self._input_qos)]
+        profile_set = any(os.environ.get(name) for name in PROFILE_VARIABLES)
+        self.warn_once("silent", silent_input_reason(topic, len(publishers), now - self._heard, mismatch,
+                                                     profile_set))
+
     def _publish_diagnostics(self) -> None:
+        self._check_silent_input()
         device = str(self.estimator.device) if self.estimator is not None else "none"
         dropped = (self.worker.dropped if self.worker else 0) + (self.sync.unmatched_images if self.sync else 0)
         self.diagnostics.publish(diagnostics_message(

@@ -123,6 +123,15 @@ class Peer:
             self.infos.publish(info)
         self.images.publish(image)
 
+    def sized_frame(self, stamp: int, width: int, height: int) -> None:
+        """Publish camera_info then an rgb8 image of ``width`` x ``height`` stamped ``stamp`` (ns)."""
+        header = Header(frame_id="cam_optical_frame")
+        header.stamp.sec, header.stamp.nanosec = divmod(stamp, 10**9)
+        rgb = np.random.default_rng(stamp % 1000).integers(0, 256, (height, width, 3), dtype=np.uint8)
+        intrinsics = CameraIntrinsics(0.9 * width, 0.9 * width, (width - 1) / 2, (height - 1) / 2, width, height)
+        self.infos.publish(intrinsics_to_camera_info(intrinsics, header, CameraInfo, RegionOfInterest))
+        self.images.publish(array_to_image(rgb, "rgb8", header, Image))
+
     def set_parameter(self, name: str, value) -> dict:
         client = self.node.create_client(SetParameters, f"{self.ns}/{self.node_name}/set_parameters")
         client.wait_for_service(timeout_sec=60)

@@ -11,6 +11,8 @@ import time
 
 import rclpy
 from lifecycle_msgs.msg import Transition
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image
 
 from tests.ros_helpers.node_peer import OUTPUTS, Peer
 
@@ -163,10 +165,41 @@ def listen(peer: Peer, count: int) -> dict:
     return {"seen": peer.seen["depth/image"]}
 
 
+LARGE = ((640, 480), (1280, 720))
+
+
+def large(peer: Peer) -> dict:
+    """Camera-sized rgb8 frames, one at a time: each must come back before the next is sent."""
+    peer.subscribe(["depth/image"])
+    peer.wait(lambda: peer.subs["depth/image"].get_publisher_count() > 0, 30)
+    sent = {}
+    for width, height in LARGE:
+        for _ in range(4):
+            stamp = now_ns()
+            peer.sized_frame(stamp, width, height)
+            sent[stamp] = f"{width}x{height}"
+            peer.wait(lambda: stamp in peer.received("depth/image"), 20)
+    sizes = {e["stamp"]: f"{e['width']}x{e['height']}" for e in peer.seen["depth/image"]}
+    return {"sent": {str(k): v for k, v in sent.items()}, "answered": {str(k): v for k, v in sizes.items()}}
+
+
+def silent(peer: Peer) -> dict:
+    """A best-effort camera the node's reliable subscription cannot match: the node must say so."""
+    topic = peer.images.topic_name
+    peer.node.destroy_publisher(peer.images)
+    peer.images = peer.node.create_publisher(Image, topic, qos_profile_sensor_data)
+    warned = lambda: "no image arrived" in peer.diagnostics.get("last_error", "")  # noqa: E731
+    end = time.monotonic() + 30
+    while not warned() and time.monotonic() < end:
+        peer.frame(now_ns())
+        peer.spin(0.2)
+    return {"diag": dict(peer.diagnostics)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=["topics", "bad_inputs", "overload", "lifecycle", "lifecycle_bad_model",
-                                             "launched", "managed", "listen"])
+                                             "launched", "managed", "listen", "large", "silent"])
     parser.add_argument("--out", required=True)
     parser.add_argument("--ns", default="")
     parser.add_argument("--image", default="image")
@@ -177,7 +210,7 @@ def main() -> None:
     rclpy.init()
     try:
         peer = Peer(args.ns, args.image, args.info, args.node)
-        if args.scenario not in ("lifecycle", "lifecycle_bad_model", "managed", "listen"):  # no subscription yet
+        if args.scenario not in ("lifecycle", "lifecycle_bad_model", "managed", "listen", "silent"):  # none yet
             assert peer.wait_node(90), "the node never subscribed to the image topics"
         result = listen(peer, args.count) if args.scenario == "listen" else globals()[args.scenario](peer)
         with open(args.out, "w") as handle:
