@@ -95,7 +95,8 @@ def test_wrong_file_gives_clear_error(tmp_path):
 
 def test_middlebury_frame_is_metric_and_scored(tmp_path, tiny_run):
     """The real Middlebury frame: metric depth from the calibration, a thin OB proxy, scored."""
-    from training.data.middlebury import motorcycle_frame, near_side_edges
+    from training.data.middlebury import motorcycle_frame
+    from training.data.ob_from_depth import near_side_edges
 
     (frame,) = split_frames("middlebury", 1)
     depth = frame["depth"]

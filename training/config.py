@@ -17,9 +17,58 @@ import yaml
 from modot_ros.config import ConfigError, ModelConfig
 from modot_ros.config import config_field as _f
 from training.losses import LossConfig
+from training.data.ob_from_depth import DepthEdgeRule
 from training.losses.photometric import PhotometricConfig
 
 SUPERVISIONS = ("supervised", "self_supervised")
+SOURCE_KINDS = ("synthetic", "folder", "bag", "nyu_mat")
+OB_MODES = ("auto", "labels", "from_depth", "none")
+_BAG_KEYS = ("image", "camera_info", "depth", "boundary")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One entry of ``data.sources``: where frames come from and their share of every batch."""
+
+    kind: str = _f("synthetic", "synthetic: the engine (data.train_cache, or data.source=render); "
+                                "folder: rgb/ + depth/ + intrinsics.yaml; bag: rosbag2 (mcap or "
+                                "sqlite3); nyu_mat: NYU Depth v2 nyu_depth_v2_labeled.mat.", SOURCE_KINDS)
+    path: str = _f("", "Folder, bag or .mat file (synthetic: a frame cache, default data.train_cache).")
+    weight: float = _f(1.0, "Share of every batch (normalised over the sources).")
+    ob: str = _f("auto", "OB supervision: labels (the source's own; required), from_depth (near side "
+                         "of depth discontinuities, training/data/ob_from_depth.py), none (depth only: "
+                         "the OB loss ignores these samples), auto (labels when present, else "
+                         "from_depth).", OB_MODES)
+    stride: int = _f(1, "Use every N-th frame (thins 30 Hz video).")
+    max_frames: int = _f(0, "Use at most N frames after the stride (0: all).")
+    image: str = _f("", "bag: colour image topic (empty: auto-detected as modot-eval-bag does).")
+    camera_info: str = _f("", "bag: CameraInfo topic (empty: the image's sibling or the only one).")
+    depth: str = _f("", "bag: depth topic registered to the colour image, 32FC1 m or 16UC1 mm "
+                        "(empty: auto-detected).")
+    boundary: str = _f("", "bag: OB mask topic, mono8 (empty: auto-detected by name).")
+    edge_jump: float = _f(DepthEdgeRule.jump, "ob=from_depth: relative depth jump of an edge.")
+    edge_min_jump_m: float = _f(DepthEdgeRule.min_jump_m, "ob=from_depth: absolute jump, m.")
+    edge_hole_margin: int = _f(DepthEdgeRule.hole_margin, "ob=from_depth: px around invalid "
+                                                          "depth labelled unknown.")
+    edge_min_component: int = _f(DepthEdgeRule.min_component, "ob=from_depth: smaller edge "
+                                                              "pieces are unknown (speckle).")
+
+    def __post_init__(self) -> None:
+        _check_choices(self)
+        where = f"data.sources entry kind={self.kind}"
+        if self.weight <= 0 or self.stride < 1 or self.max_frames < 0:
+            raise ConfigError(f"{where}: weight must be > 0, stride >= 1, max_frames >= 0")
+        if self.kind != "synthetic" and not self.path:
+            raise ConfigError(f"{where} needs a path")
+        if self.kind != "bag" and any(getattr(self, k) for k in _BAG_KEYS):
+            raise ConfigError(f"{where}: {', '.join(_BAG_KEYS)} are bag topics")
+        if self.kind == "synthetic" and self.ob in ("from_depth", "none"):
+            raise ConfigError(f"{where}: the engine's exact OB labels are always used")
+
+    @property
+    def edge_rule(self) -> DepthEdgeRule:
+        return DepthEdgeRule(self.edge_jump, self.edge_min_jump_m, self.edge_hole_margin,
+                             self.edge_min_component)
 
 
 @dataclass(frozen=True)
@@ -45,6 +94,9 @@ class DataConfig:
     batch_size: int = _f(8, "Images per step and process.")
     workers: int = _f(0, "DataLoader worker processes (0: load in the training process).")
     val_images: int = _f(16, "Validation images (full frames) per validation run.")
+    sources: tuple[SourceConfig, ...] = _f((), "Training sources mixed per batch by weight "
+                                               "(list of SourceConfig); empty: the engine alone, "
+                                               "as source/train_cache say.")
 
 
 @dataclass(frozen=True)
@@ -105,6 +157,10 @@ class TrainConfig:
         if self.run.supervision == "self_supervised" and not self.model.predicts_depth:
             raise ConfigError("run.supervision=self_supervised needs a depth variant, "
                               f"got model.variant={self.model.variant}")
+        real = [s.kind for s in self.data.sources if s.kind != "synthetic"]
+        if real and self.run.supervision == "self_supervised":
+            raise ConfigError(f"data.sources of kind {real[0]} train supervised only (self-supervised "
+                              "fine-tuning from bags is not implemented yet)")
         if self.schedule.max_steps <= 0 or self.data.batch_size <= 0:
             raise ConfigError("schedule.max_steps and data.batch_size must be > 0")
 
@@ -141,7 +197,12 @@ def _from_plain(cls: type, values: dict[str, Any], where: str) -> Any:
     kwargs = {}
     for key, value in values.items():
         sub = _GROUPS.get(key) if cls is TrainConfig else _NESTED.get(cls, {}).get(key)
-        if sub is not None:
+        if cls is DataConfig and key == "sources":
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"{where}.sources must be a list of mappings, got {type(value).__name__}")
+            kwargs[key] = tuple(_from_plain(SourceConfig, v, f"{where}.sources[{i}]")
+                                for i, v in enumerate(value))
+        elif sub is not None:
             kwargs[key] = _from_plain(sub, value or {}, f"{where}.{key}")
         else:
             kwargs[key] = tuple(value) if isinstance(value, list) else value

@@ -2,6 +2,9 @@
 
     python -m training.evaluate --checkpoint modot_ros/weights/modot_lite0.pt --split test \
         --n 64 --output build/eval/lite0 [--baselines constant,shipped] [--compare OTHER.pt]
+    python -m training.evaluate --checkpoint RUN/final.pt --source bag:BAG --n 200 --output DIR
+
+``--source KIND:PATH`` scores real frames (folder, bag, nyu_mat; ``data.sources``) instead.
 
 Predictions go through ``DepthBoundaryEstimator`` (the runtime contract: uint8 RGB + intrinsics
 in, metric depth at input resolution out), so these numbers are what the node would produce.
@@ -33,8 +36,9 @@ from modot_ros.geometry import CameraIntrinsics, backproject
 from modot_ros.checkpoint import default_weights_path
 from modot_ros.inference import DepthBoundaryEstimator, Prediction
 from modot_ros.model.canonical import network_focal
-from training.data.frames import cache_frames, ensure_cache, load_cache
+from training.data.frames import DataError, cache_frames, ensure_cache, load_cache
 from training.data.middlebury import motorcycle_frame
+from training.data.sources import evaluation_frames
 
 BASELINES = ("constant", "shipped")
 
@@ -216,6 +220,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True, help="runtime checkpoint (.pt)")
     parser.add_argument("--split", default="test", help="test | val | middlebury (real, metric GT)")
+    parser.add_argument("--source", metavar="KIND:PATH",
+                        help="score real frames instead of --split: folder:DIR, bag:BAG or nyu_mat:FILE "
+                             "(first --n frames; without OB labels the GT OB is the depth-edge proxy)")
     parser.add_argument("--n", type=int, default=64, help="number of frames")
     parser.add_argument("--output", required=True, help="report directory")
     parser.add_argument("--cache", help="frame cache (default build/cache/SPLIT_240x320.pt)")
@@ -236,7 +243,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     torch.set_num_threads(1)
     baselines = tuple(b for b in args.baselines.split(",") if b and b != "none")
-    frames = split_frames(args.split, args.n, args.cache)
+    if args.source:
+        kind, _, path = args.source.partition(":")
+        try:
+            frames = evaluation_frames(kind, path, args.n)
+        except DataError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    else:
+        frames = split_frames(args.split, args.n, args.cache)
     train = split_frames("train", args.train_n, args.train_cache) if "constant" in baselines else None
     evaluate_checkpoint(args.checkpoint, frames, args.output, args.panels, args.compare, args.label,
                         args.compare_label, baselines, train)

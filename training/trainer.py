@@ -28,6 +28,7 @@ from modot_ros.model.network import DepthBoundaryNet
 from training.config import TrainConfig, config_from_dict, save_config
 from training.data.frames import (CropDataset, DataError, RenderDataset, StepBatchSampler,
                                   ensure_cache, load_cache)
+from training.data.sources import MixedDataset, real_source
 from training.losses.compose import compose_loss
 from training.trainer_state import ResumeError, RunLog, load_state, remove_stale_temps, save_state
 from training.trainer_val import validate
@@ -116,32 +117,57 @@ def _load_cache(path: str, split: str, n: int) -> dict:
     return load_cache(path)
 
 
-def _datasets(config: TrainConfig, device: torch.device) -> tuple:
-    """(train dataset, validation dataset, data description for the checkpoint)."""
+def _synthetic_train(config: TrainConfig, cache_path: str, render_device: str | None) -> tuple:
+    """(train dataset, description) of the engine: on-the-fly rendering or a frame cache."""
     data, sequence = config.data, config.run.supervision == "self_supervised"
     crop = (data.crop_height, data.crop_width)
     described = {"source": "training.data.synth (procedural renderer)", "crop": list(crop),
                  "profiles": list(data.camera_profiles)}
-    if data.source == "render":
+    if render_device is not None:
         if sequence:
             raise ConfigError("data.source=render renders key frames only; self-supervised "
                               "training needs a cache with source frames")
-        render_device = str(resolve_device(data.render_device))
         train = RenderDataset(data.render_scenes, tuple(data.render_size), crop, data.flip,
                               config.run.seed, render_device, data.camera_profiles)
-        val_path = ensure_cache(data.val_cache, "val", data.val_images, device=render_device)
-        described |= {"split": "train", "scenes": data.render_scenes, "rendered": "on the fly",
-                      "frame_size": list(data.render_size)}
-        return train, CropDataset(load_cache(val_path), None, False, False, random=False), described
-    cache = _load_cache(data.train_cache, "train", 5000)
+        return train, described | {"split": "train", "scenes": data.render_scenes,
+                                   "rendered": "on the fly", "frame_size": list(data.render_size)}
+    cache = _load_cache(cache_path, "train", 5000)
     train = CropDataset(cache, crop, data.flip, sequence, random=True, seed=config.run.seed)
-    val = CropDataset(_load_cache(data.val_cache, "val", max(200, data.val_images)), None, False, False,
-                      random=False)
-    described |= {"split": cache["split"], "scenes": len(cache["seeds"]),
-                  "first_seed": cache["seeds"][0], "frame_size": list(cache["depth"].shape[-2:]),
-                  "profiles": cache.get("profiles", []),
-                  "source_offsets": cache["source_offsets"] if sequence else []}
-    return train, val, described
+    return train, described | {"split": cache["split"], "scenes": len(cache["seeds"]),
+                               "first_seed": cache["seeds"][0],
+                               "frame_size": list(cache["depth"].shape[-2:]),
+                               "profiles": cache.get("profiles", []),
+                               "source_offsets": cache["source_offsets"] if sequence else []}
+
+
+def _mixed_train(config: TrainConfig, render_device: str | None) -> tuple:
+    """(MixedDataset, description) of ``data.sources``."""
+    data, parts = config.data, []
+    size, crop = (config.model.input_height, config.model.input_width), (data.crop_height, data.crop_width)
+    for spec in data.sources:
+        if spec.kind == "synthetic":
+            parts.append(_synthetic_train(config, spec.path or data.train_cache, render_device))
+            parts[-1][1].update(kind="synthetic", weight=spec.weight, ob="labels")
+        else:
+            parts.append(real_source(spec, size, crop, data.flip, config.run.seed))
+    train = MixedDataset([p[0] for p in parts], [s.weight for s in data.sources], data.batch_size,
+                         config.run.seed)
+    return train, {"sources": [p[1] for p in parts], "mixed": "per batch by weight", "crop": list(crop)}
+
+
+def _datasets(config: TrainConfig, device: torch.device) -> tuple:
+    """(train dataset, validation dataset, data description for the checkpoint)."""
+    data = config.data
+    render_device = str(resolve_device(data.render_device)) if data.source == "render" else None
+    if data.sources:
+        train, described = _mixed_train(config, render_device)
+    else:
+        train, described = _synthetic_train(config, data.train_cache, render_device)
+    if render_device is not None:
+        val_cache = load_cache(ensure_cache(data.val_cache, "val", data.val_images, device=render_device))
+    else:
+        val_cache = _load_cache(data.val_cache, "val", max(200, data.val_images))
+    return train, CropDataset(val_cache, None, False, False, random=False), described
 
 
 def train_step(model, batch: dict, optimizer, scaler, config: TrainConfig, step: int,
@@ -283,6 +309,10 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
         if run.step % config.schedule.checkpoint_every == 0 and d.main:
             _save(output, model, optimizer, scaler, run, config)
     metrics = logs.close(run, model, val_ds)
+    if skipped := getattr(train_ds, "skipped", lambda: {})():
+        described = described | {"skipped_frames": skipped}
+        print(f"skipped {len(skipped)} unreadable frame(s); listed in the checkpoint's data description",
+              file=sys.stderr)
     return _finish(config, output, model, optimizer, scaler, run, described, metrics, d)
 
 

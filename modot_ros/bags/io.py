@@ -32,6 +32,8 @@ DISTROS = {"foxy": Stores.ROS2_FOXY, "galactic": Stores.ROS2_GALACTIC, "humble":
            "iron": Stores.ROS2_IRON, "jazzy": Stores.ROS2_JAZZY, "kilted": Stores.ROS2_KILTED,
            "lyrical": Stores.ROS2_LYRICAL}
 GT_HINTS = ("ground_truth", "groundtruth", "/gt", "gt_", "_gt")
+# depth cameras record raw and colour-registered depth; only the registered one is pixel-aligned
+REGISTERED_HINTS = ("aligned_depth", "registered")
 BOUNDARY_HINTS = ("occlusion", "boundar", "edge")
 
 
@@ -167,7 +169,7 @@ def select_topics(reader: AnyReader, image: str | None = None, camera_info: str 
             _require(topic, available, IMAGE, flag)
     if use_gt and not gt_depth:
         depth = [t for t, e in encodings.items() if e in DEPTH_ENCODINGS]
-        gt_depth = _pick(depth, "depth image", "--gt-depth (or --no-gt)", GT_HINTS)
+        gt_depth = _pick(depth, "depth image", "--gt-depth (or --no-gt)", GT_HINTS + REGISTERED_HINTS)
     if use_gt and not gt_boundary:
         masks = [t for t, e in encodings.items() if e in ("mono8", "8UC1") and t != image
                  and any(h in t.lower() for h in BOUNDARY_HINTS)]

@@ -9,8 +9,9 @@ canonical depth (``modot_ros.model.canonical``) means the same thing in training
 Dataset protocol (what ``training.trainer`` consumes; any ``torch.utils.data.Dataset`` with
 these keys works, e.g. a future ``training.data.synth`` dataset):
 ``rgb`` (3,H,W) float [0,1], ``depth`` (1,H,W) metres NaN invalid, ``boundary`` (1,H,W) float
-{0,1}, ``K`` (3,3) float32 for this crop; with sequences also ``sources`` (S,3,H,W) and
-``T_source_from_target`` (S,4,4).
+{0,1} (NaN: no label, real sources only), ``K`` (3,3) float32 for this crop; with sequences
+also ``sources`` (S,3,H,W) and ``T_source_from_target`` (S,4,4). Real frames (folder, bag, NYU)
+reach this protocol through ``real_frames`` and ``sources``.
 """
 from __future__ import annotations
 
@@ -150,6 +151,18 @@ def load_cache(path: str | Path) -> dict:
     return cache
 
 
+def epoch_frame(n: int, seed: int, draw: int, perms: dict[int, np.ndarray]) -> int:
+    """Frame of draw id ``draw``: ``perm_e[draw % n]`` of epoch ``e = draw // n`` (seeded).
+
+    ``perms`` caches the current epoch's permutation between calls.
+    """
+    epoch = draw // n
+    if epoch not in perms:
+        perms.clear()
+        perms[epoch] = np.random.default_rng([seed, epoch]).permutation(n)
+    return int(perms[epoch][draw % n])
+
+
 class CropDataset(Dataset):
     """Random crops with optional horizontal flips from a frame cache, indexed by *draw id*.
 
@@ -180,10 +193,7 @@ class CropDataset(Dataset):
     def _frame(self, draw: int) -> int:
         if not self.random:
             return draw % self.n
-        epoch = draw // self.n
-        if epoch not in self._perms:
-            self._perms = {epoch: np.random.default_rng([self.seed, epoch]).permutation(self.n)}
-        return int(self._perms[epoch][draw % self.n])
+        return epoch_frame(self.n, self.seed, draw, self._perms)
 
     def _window(self, draw: int) -> tuple[int, int, bool]:
         (h, w), (H, W) = self.crop, self.cache["depth"].shape[-2:]
@@ -206,9 +216,12 @@ class CropDataset(Dataset):
         K[0, 2] -= x0
         K[1, 2] -= y0
         H, W = self.cache["depth"].shape[-2:]
-        boundary = unpack_boundary(self.cache["boundary"][i], H, W)
+        boundary = unpack_boundary(self.cache["boundary"][i], H, W).float()
+        if "boundary_known" in self.cache:  # real sources: NaN = no label, ignored by the OB loss
+            known = unpack_boundary(self.cache["boundary_known"][i], H, W).bool()
+            boundary = torch.where(known, boundary, torch.nan)
         sample = {"rgb": frames[0], "depth": self.cache["depth"][i][win].float(),
-                  "boundary": boundary[win].float(), "K": K}
+                  "boundary": boundary[win], "K": K}
         if self.sequence:
             pose = self.cache["pose"][i]
             sample["sources"] = frames[1:]

@@ -7,30 +7,19 @@ here that the synthetic-trained network can be *scored* on, with its true intrin
 ``FrameScorer`` as the synthetic test split (``python -m training.evaluate --split middlebury``).
 
 There are no occlusion-boundary labels: ``boundary`` is a proxy, the near side of every GT depth
-discontinuity (valid 3x3 max/min depth ratio > 1.1), which is where an occluding contour lies.
+discontinuity (``ob_from_depth.near_side_edges``: valid 3x3 max/min depth ratio > 1.1), which
+is where an occluding contour lies.
 OB scores on this frame therefore measure depth-edge recall, not labelled OBs.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
-from modot_ros.evaluation.cloud_metrics import depth_discontinuities
 from modot_ros.geometry import CameraIntrinsics
+from training.data.ob_from_depth import near_side_edges
 
 # Calibration of the down-sampled pair, from skimage.data.stereo_motorcycle's docstring.
 FOCAL_PX, CX, CY, DOFFS_PX, BASELINE_M = 994.978, 311.193, 254.877, 31.086, 0.193001
-EDGE_JUMP = 0.1
-
-
-def near_side_edges(depth: np.ndarray, jump: float = EDGE_JUMP) -> np.ndarray:
-    """Pixels on the near side of a depth discontinuity (the occluding contour), bool (H, W)."""
-    disc = depth_discontinuities(depth, jump)
-    safe = np.where(np.isfinite(depth), depth, np.nan)
-    hi = ndimage.maximum_filter(np.nan_to_num(safe, nan=-np.inf), size=3, mode="nearest")
-    lo = ndimage.minimum_filter(np.nan_to_num(safe, nan=np.inf), size=3, mode="nearest")
-    with np.errstate(invalid="ignore"):
-        return disc & ((safe - lo) <= (hi - safe))
 
 
 def motorcycle_frame() -> dict:

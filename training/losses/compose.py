@@ -4,6 +4,8 @@
   loss (near/far components, ``losses.assigned_mixture_loss``) or, for comparison, the plain NLL.
 * boundary (single task): class-balanced BCE on the side outputs and the final OB map.
 * joint / modot: both; OBDCL is added when ``loss.obdcl_weight > 0`` (the modot configs).
+* OB labels may be NaN (real sources: unknown pixels, or a whole sample trained depth only);
+  such pixels and samples are left out of the OB terms.
 * self-supervised: the depth term is the photometric loss on the sequence frames with exact
   poses (mixture or single-depth form), OBs keep their BCE on the rendered labels.
 
@@ -75,6 +77,16 @@ def predicted_depth(params: torch.Tensor, size: tuple[int, int]) -> torch.Tensor
     return 1.0 / mixture.dominant_inverse_depth(mixture.resize_params(params, size))
 
 
+def _labelled(boundary: torch.Tensor) -> torch.Tensor:
+    """(B,) True for samples with any OB label; a source trained with ``ob: none`` is all NaN.
+
+    Unlabelled samples are left out of the OB terms entirely, so they change neither the BCE's
+    class balance (pooled over the batch) nor OBDCL's normalisation; NaN pixels of labelled
+    samples (unknown near depth holes) are ignored inside ``balanced_bce_weights``.
+    """
+    return ~torch.isnan(boundary).flatten(1).all(1)
+
+
 def compose_loss(out: NetworkOutput, batch: dict, model: ModelConfig, loss: LossConfig,
                  supervision: str, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Total loss of one batch and its named (detached) terms for logging."""
@@ -83,17 +95,21 @@ def compose_loss(out: NetworkOutput, batch: dict, model: ModelConfig, loss: Loss
     if out.depth_params is not None:
         value, logged = _depth_terms(out.depth_params, batch, model, loss, supervision)
         total, terms = total + value, terms | logged
+    labelled = _labelled(batch["boundary"])
     if out.boundary_logits is not None:
-        logits = list(out.boundary_side_logits) + [out.boundary_logits]
+        logits = [z[labelled] for z in (*out.boundary_side_logits, out.boundary_logits)]
         weights = loss.side_weights[-len(logits):]
-        value = balanced_bce_loss(logits, batch["boundary"], weights, loss.bce_neg_lambda)
+        if labelled.any():
+            value = balanced_bce_loss(logits, batch["boundary"][labelled], weights, loss.bce_neg_lambda)
+        else:  # a zero that keeps the OB head in the graph (DDP expects every parameter used)
+            value = sum(z.sum() for z in logits) * 0.0
         total = total + loss.ob_weight * value
         terms["ob_bce"] = value.detach()
     use_obdcl = loss.obdcl_weight > 0 and step >= loss.obdcl_start_step
-    if use_obdcl and out.depth_params is not None and model.predicts_boundary:
+    if use_obdcl and out.depth_params is not None and model.predicts_boundary and labelled.any():
         depth = predicted_depth(out.depth_params, batch["rgb"].shape[-2:])
-        value = obdcl_loss(depth, batch["boundary"], loss.obdcl_form, loss.obdcl_smooth,
-                           loss.obdcl_saturation)
+        value = obdcl_loss(depth[labelled], batch["boundary"][labelled], loss.obdcl_form,
+                           loss.obdcl_smooth, loss.obdcl_saturation)
         total = total + loss.obdcl_weight * value
         terms["obdcl"] = value.detach()
     terms["total"] = total.detach()
