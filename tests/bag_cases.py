@@ -41,10 +41,12 @@ def write_case_bag(path: Path, n: int = 6, storage: str = "mcap", *, distro=Stor
                    image_encoding: str = "rgb8", depth_encoding: str | None = "32FC1",
                    boundary: bool = True, camera_info: bool = True, gt_size: tuple[int, int] | None = None,
                    period_ns: int = 100_000_000, extra_topics: tuple[str, ...] = (),
-                   bad_from: int | None = None) -> Path:
+                   bad_from: int | None = None, image_codec: str = "", compressed_depth: bool = False) -> Path:
     """Write ``n`` frames: /camera/image_raw, /camera/camera_info, GT depth and GT boundary.
 
     bad_from: frames from this index on get ground truth of the wrong size (a mid-bag fault).
+    image_codec jpeg|png: the image as /camera/image_raw/compressed; compressed_depth: GT depth as
+    compressedDepth png (16UC1 or 32FC1 per depth_encoding).
     """
     intr = CameraIntrinsics(50.0, 50.0, (WIDTH - 1) / 2, (HEIGHT - 1) / 2, WIDTH, HEIGHT)
     gw, gh = gt_size or (WIDTH, HEIGHT)
@@ -61,7 +63,7 @@ def write_case_bag(path: Path, n: int = 6, storage: str = "mcap", *, distro=Stor
                                      case_depth(i, gh, gw) if depth_encoding else None,
                                      case_boundary(gh, gw) if boundary else None,
                                      image_encoding=image_encoding, depth_encoding=depth_encoding or "32FC1",
-                                     log_ns=now)
+                                     log_ns=now, image_codec=image_codec, compressed_depth=compressed_depth)
             for topic in extra_topics:
                 bag.write(topic, bag.image(case_depth(i), "32FC1", header), now + 3000)
     return path

@@ -17,7 +17,9 @@ from modot_ros.pipeline.frame_outputs import compute_frame_arrays, frame_message
 from modot_ros.pipeline.options import OutputOptions
 from modot_ros.pipeline.topics import TOPICS
 from modot_ros.inference import Prediction
-from modot_ros.pipeline.messages import camera_info_to_intrinsics, image_to_rgb
+from modot_ros.pipeline.compressed import decode_rgb
+from modot_ros.pipeline.messages import camera_info_to_intrinsics
+from modot_ros.ros.image_input import image_input
 from modot_ros.ros.message_types import rclpy_message_types
 from tests.bag_cases import case_boundary, case_depth
 
@@ -26,6 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--skip-every", type=int, default=0, help="drop every Nth frame (0: none)")
+    parser.add_argument("--transport", default="raw", help="raw | compressed, as the node's image_transport")
     args, _ = parser.parse_known_args()
     rclpy.init()
     node = rclpy.create_node("modot")
@@ -46,8 +49,8 @@ def main() -> None:
             if not (args.skip_every and seen[0] % args.skip_every == 0):
                 answer(frame["image"], frame["info"])
 
-    def answer(msg: Image, info: CameraInfo) -> None:
-        rgb = image_to_rgb(msg)
+    def answer(msg, info: CameraInfo) -> None:
+        rgb = decode_rgb(msg)
         depth = case_depth(int(rgb[0, 0, 0]), *rgb.shape[:2]) * args.scale
         pred = Prediction(depth, depth, (case_boundary(*rgb.shape[:2]) > 0).astype(np.float32),
                           np.ones_like(depth), np.zeros_like(depth), None, None, camera_info_to_intrinsics(info))
@@ -56,7 +59,7 @@ def main() -> None:
             publisher.publish(out[topic])
 
     node.create_subscription(CameraInfo, "camera_info", lambda m: on_message("info", m), qos)
-    node.create_subscription(Image, "image", lambda m: on_message("image", m), qos)
+    node.create_subscription(*image_input(node, args.transport), lambda m: on_message("image", m), qos)
     assert set(pubs) <= set(TOPICS)
     try:
         rclpy.spin(node)

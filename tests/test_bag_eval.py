@@ -221,3 +221,15 @@ def test_truncated_compressed_mcap_reads_into_its_cut_chunk(tmp_path):
     _cut(tmp_path / "zstd", 0.6)
     recovered = recover_bag(tmp_path / "zstd", tmp_path / "rebuilt", "cut")
     assert 8 <= recovered.messages <= 12, recovered.messages
+
+
+def test_compressed_bag_evaluates_and_replays_its_compressed_image(tmp_path):
+    """png colour + compressedDepth 32FC1 GT: scored within the GT's quantisation, output bag keeps the input."""
+    bag = write_case_bag(tmp_path / "in", n=3, image_codec="png", compressed_depth=True)
+    summary = evaluate_bag(bag, tmp_path / "out", predictor=ScaledTruth(1.0), progress=False)
+    assert summary["n_frames"] == 3 and summary["run"]["topics"]["image"] == "/camera/image_raw/compressed"
+    assert summary["depth"]["abs_rel"] < 5e-4 and summary["depth"]["delta1"] == 1
+    with open_bag(tmp_path / "out" / "output_bag") as reader:
+        types = {c.topic: (c.msgtype, c.msgcount) for c in reader.connections}
+    assert types["/camera/image_raw/compressed"] == ("sensor_msgs/msg/CompressedImage", 3)
+    assert types["/depth/image"] == ("sensor_msgs/msg/Image", 3)

@@ -94,6 +94,18 @@ def test_bag_source_with_registered_16bit_depth_and_stride(tmp_path):
     np.testing.assert_allclose(sample["depth"][0].numpy(), case_depth(i), atol=2e-3)
 
 
+def test_bag_source_reads_jpeg_colour_and_compressed_depth(tmp_path):
+    """A bag as robots record it (image_raw/compressed jpeg, compressedDepth 16UC1) trains like a raw one."""
+    bag = write_case_bag(tmp_path / "robot", n=2, image_codec="jpeg", depth_encoding="16UC1",
+                         compressed_depth=True, boundary=False)
+    dataset, described = real_source(SourceConfig(kind="bag", path=str(bag)), SIZE, CROP, False, 0)
+    assert described["frames"] == 2
+    sample = dataset[0]
+    assert sample["rgb"].shape == (3, 48, 64)
+    i = round(float(np.nanmedian(sample["depth"][0, :, :20])) * 10 - 20)
+    np.testing.assert_allclose(sample["depth"][0].numpy(), case_depth(i), atol=2e-3)
+
+
 def test_bag_picks_the_colour_registered_depth_topic(tmp_path):
     """With raw and aligned depth recorded, the aligned (pixel-registered) topic is the one used."""
     bag = write_case_bag(tmp_path / "two", n=2, depth_encoding=None, boundary=False,

@@ -2,7 +2,9 @@
 
 Per frame: the colour image, its CameraInfo, ground-truth depth (32FC1 m with NaN invalid, or
 16UC1 mm with 0 invalid) and the ground-truth occlusion boundary (mono8 0/255), all with one
-header. Used by the demo's synthetic bag, the bag tests and the bag benchmark.
+header. Used by the demo's synthetic bag, the bag tests and the bag benchmark. As robots record
+them, the colour image can be a jpeg/png CompressedImage on ``<image>/compressed`` and the depth a
+compressedDepth png on ``<depth>/compressedDepth`` (``modot_ros.pipeline.compressed``).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import numpy as np
 from modot_ros.bags.io import BagWriter
 from modot_ros.depth_units import metres_to_millimetres
 from modot_ros.geometry import CameraIntrinsics
+from modot_ros.pipeline.compressed import COMPRESSED_IMAGE, array_to_compressed, depth_to_compressed_depth
 from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
 
 FRAME_ID = "camera_optical_frame"
@@ -41,19 +44,27 @@ class GroundTruthBagWriter(BagWriter):
     def write_frame(self, stamp_ns: int, image: np.ndarray, intrinsics: CameraIntrinsics | None,
                     depth: np.ndarray | None = None, boundary: np.ndarray | None = None, *,
                     image_encoding: str = "rgb8", depth_encoding: str = "32FC1",
-                    log_ns: int | None = None) -> Any:
+                    log_ns: int | None = None, image_codec: str = "", compressed_depth: bool = False) -> Any:
         """Write one frame stamped ``stamp_ns`` at bag time ``log_ns`` (default the stamp); returns its header.
 
         image: pixels laid out as ``image_encoding``; depth in metres; boundary uint8 0/255. A None
-        part (intrinsics, depth, boundary) is left out.
+        part (intrinsics, depth, boundary) is left out. image_codec jpeg|png: the image goes to
+        ``<image>/compressed``; compressed_depth: the depth to ``<depth>/compressedDepth``.
         """
         t = self.typestore.types
         header, log_ns = self.header(stamp_ns), stamp_ns if log_ns is None else log_ns
-        self.write(GT_TOPICS["image"], self.image(image, image_encoding, header), log_ns)
+        if image_codec:
+            self.write(GT_TOPICS["image"] + "/compressed", array_to_compressed(
+                image, image_encoding, image_codec, header, t[COMPRESSED_IMAGE]), log_ns)
+        else:
+            self.write(GT_TOPICS["image"], self.image(image, image_encoding, header), log_ns)
         if intrinsics is not None:
             self.write(GT_TOPICS["info"], intrinsics_to_camera_info(
                 intrinsics, header, t["sensor_msgs/msg/CameraInfo"], t["sensor_msgs/msg/RegionOfInterest"]), log_ns)
-        if depth is not None:
+        if depth is not None and compressed_depth:
+            self.write(GT_TOPICS["depth"] + "/compressedDepth", depth_to_compressed_depth(
+                depth, depth_encoding, header, t[COMPRESSED_IMAGE]), log_ns + self.gt_delay_ns)
+        elif depth is not None:
             pixels = metres_to_millimetres(depth) if depth_encoding == "16UC1" else depth.astype(np.float32)
             self.write(GT_TOPICS["depth"], self.image(pixels, depth_encoding, header), log_ns + self.gt_delay_ns)
         if boundary is not None:

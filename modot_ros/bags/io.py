@@ -21,13 +21,15 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
 from modot_ros.geometry import CameraIntrinsics
+from modot_ros.pipeline.compressed import (COMPRESSED_IMAGE, decode_array, decode_depth_metres, decode_rgb,
+                                           format_encoding)
 from modot_ros.pipeline.messages import (COLOUR_ENCODINGS, DEPTH_ENCODINGS, MessageError,
-                                         camera_info_to_intrinsics, check_image_matches_info, image_to_array,
-                                         image_to_depth_metres, image_to_rgb)
+                                         camera_info_to_intrinsics, check_size_matches_info)
 from modot_ros.pipeline.stamp_sync import stamp_ns
 
 IMAGE = "sensor_msgs/msg/Image"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
+IMAGE_TYPES = (IMAGE, COMPRESSED_IMAGE)
 DISTROS = {"foxy": Stores.ROS2_FOXY, "galactic": Stores.ROS2_GALACTIC, "humble": Stores.ROS2_HUMBLE,
            "iron": Stores.ROS2_IRON, "jazzy": Stores.ROS2_JAZZY, "kilted": Stores.ROS2_KILTED,
            "lyrical": Stores.ROS2_LYRICAL}
@@ -106,15 +108,22 @@ def open_bag(path: str | Path, distro: str | None = None) -> Iterator[AnyReader]
         reader.close()
 
 
-def _first_encoding(reader: AnyReader, connection) -> str:
+def _first_encoding(reader: AnyReader, connection) -> str | None:
+    """Encoding of the topic's first message (a CompressedImage's from its format; '' = bare jpeg)."""
     for con, _, raw in reader.messages(connections=[connection]):
-        return str(reader.deserialize(raw, con.msgtype).encoding)
-    return ""
+        return format_encoding(reader.deserialize(raw, con.msgtype))
+    return None
 
 
-def _topics_of(reader: AnyReader, msgtype: str) -> list:
-    return sorted({c.topic: c for c in reader.connections if c.msgtype == msgtype and c.msgcount}.values(),
+def _topics_of(reader: AnyReader, *msgtypes: str) -> list:
+    return sorted({c.topic: c for c in reader.connections if c.msgtype in msgtypes and c.msgcount}.values(),
                   key=lambda c: c.topic)
+
+
+def _prefer_raw(candidates: list[str]) -> list[str]:
+    """Drop ``X/compressed`` and ``X/compressedDepth`` when ``X`` itself is a candidate (one stream, twice)."""
+    return [c for c in candidates if c.rsplit("/", 1)[0] not in candidates
+            or c.rsplit("/", 1)[-1] not in ("compressed", "compressedDepth")]
 
 
 def _pick(candidates: list[str], what: str, flag: str, hints: tuple[str, ...] = ()) -> str | None:
@@ -127,11 +136,11 @@ def _pick(candidates: list[str], what: str, flag: str, hints: tuple[str, ...] = 
     raise BagError(f"several {what} topics ({', '.join(candidates)}); choose one with {flag}")
 
 
-def _require(topic: str, available: dict[str, str], msgtype: str, flag: str) -> str:
+def _require(topic: str, available: dict[str, str], msgtypes: tuple[str, ...], flag: str) -> str:
     if topic not in available:
         raise BagError(f"topic {topic} ({flag}) is not in the bag; it has: {', '.join(sorted(available)) or 'nothing'}")
-    if available[topic] != msgtype:
-        raise BagError(f"topic {topic} ({flag}) is {available[topic]}, expected {msgtype}")
+    if available[topic] not in msgtypes:
+        raise BagError(f"topic {topic} ({flag}) is {available[topic]}, expected {' or '.join(msgtypes)}")
     return topic
 
 
@@ -140,18 +149,19 @@ def select_topics(reader: AnyReader, image: str | None = None, camera_info: str 
                   use_gt: bool = True, need_info: bool = True) -> TopicSelection:
     """Resolve the topics to evaluate: given names are checked, missing ones auto-detected.
 
-    Image topics are classified by the encoding of their first message: colour -> input,
-    32FC1/16UC1 -> ground-truth depth, mono8 named like occlusion/boundary -> ground-truth OB.
+    Image and CompressedImage topics are classified by the encoding of their first message:
+    colour (or a bare 'jpeg') -> input, 32FC1/16UC1 (compressedDepth too) -> ground-truth depth,
+    mono8 named like occlusion/boundary -> ground-truth OB. A raw topic wins over its compressed twin.
     """
     available = {c.topic: c.msgtype for c in reader.connections}
-    encodings = {c.topic: _first_encoding(reader, c) for c in _topics_of(reader, IMAGE)}
+    encodings = {c.topic: _first_encoding(reader, c) for c in _topics_of(reader, *IMAGE_TYPES)}
     if image:
-        _require(image, available, IMAGE, "--image")
+        _require(image, available, IMAGE_TYPES, "--image")
     else:
-        colour = [t for t, e in encodings.items() if e in COLOUR_ENCODINGS and e not in ("mono8", "8UC1")]
+        colour = [t for t, e in encodings.items() if e in (*COLOUR_ENCODINGS, "") and e not in ("mono8", "8UC1")]
         colour = colour or [t for t, e in encodings.items() if e in ("mono8", "8UC1")
                             and not any(h in t.lower() for h in BOUNDARY_HINTS)]
-        image = _pick(colour, "colour image", "--image", ("image_raw", "image_rect", "color"))
+        image = _pick(_prefer_raw(colour), "colour image", "--image", ("image_raw", "image_rect", "color"))
         if image is None:
             raise BagError(f"bag has no colour image topic ({', '.join(COLOUR_ENCODINGS)}); "
                            f"image topics: {encodings or 'none'}")
@@ -166,14 +176,14 @@ def select_topics(reader: AnyReader, image: str | None = None, camera_info: str 
                            "pass --intrinsics FX FY CX CY")
     for topic, flag in ((gt_depth, "--gt-depth"), (gt_boundary, "--gt-boundary")):
         if topic:
-            _require(topic, available, IMAGE, flag)
+            _require(topic, available, IMAGE_TYPES, flag)
     if use_gt and not gt_depth:
         depth = [t for t, e in encodings.items() if e in DEPTH_ENCODINGS]
-        gt_depth = _pick(depth, "depth image", "--gt-depth (or --no-gt)", GT_HINTS + REGISTERED_HINTS)
+        gt_depth = _pick(_prefer_raw(depth), "depth image", "--gt-depth (or --no-gt)", GT_HINTS + REGISTERED_HINTS)
     if use_gt and not gt_boundary:
         masks = [t for t, e in encodings.items() if e in ("mono8", "8UC1") and t != image
                  and any(h in t.lower() for h in BOUNDARY_HINTS)]
-        gt_boundary = _pick(masks, "boundary mask", "--gt-boundary (or --no-gt)", GT_HINTS)
+        gt_boundary = _pick(_prefer_raw(masks), "boundary mask", "--gt-boundary (or --no-gt)", GT_HINTS)
     return TopicSelection(image, camera_info, gt_depth, gt_boundary)
 
 
@@ -215,7 +225,7 @@ def iter_groups(reader: AnyReader, roles: dict[str, str], required: tuple[str, .
 
 
 def _gt_array(msg: Any, topic: str, shape: tuple[int, int], boundary: bool) -> np.ndarray:
-    array = image_to_array(msg) > 0 if boundary else image_to_depth_metres(msg)
+    array = decode_array(msg) > 0 if boundary else decode_depth_metres(msg)
     if array.shape[:2] != shape:
         raise BagError(f"ground truth on {topic} is {array.shape[1]}x{array.shape[0]} but the image is "
                        f"{shape[1]}x{shape[0]} (stamp {stamp_ns(msg.header)}); they must be pixel-aligned")
@@ -241,11 +251,11 @@ def iter_frames(reader: AnyReader, topics: TopicSelection,
         msg, t_ns = group["image"]
         info = group["camera_info"][0] if "camera_info" in group else latest_info
         try:
-            rgb = image_to_rgb(msg)
+            rgb = decode_rgb(msg)
             if topics.camera_info:
                 if info is None:
                     raise BagError(f"no camera_info on {topics.camera_info} at or before image stamp {stamp}")
-                check_image_matches_info(msg, info)
+                check_size_matches_info(rgb.shape[1], rgb.shape[0], info)
                 intr = camera_info_to_intrinsics(info)
             else:
                 intr = CameraIntrinsics(*intrinsics, width=rgb.shape[1], height=rgb.shape[0])

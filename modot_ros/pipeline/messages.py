@@ -186,10 +186,15 @@ def camera_info_to_intrinsics(info: Any) -> CameraIntrinsics:
 
 def check_image_matches_info(image: Any, info: Any) -> None:
     """Raise MessageError when the image size is not the one camera_info describes."""
-    width, height = published_size(info)
-    if (int(image.width), int(image.height)) != (width, height):
+    check_size_matches_info(int(image.width), int(image.height), info)
+
+
+def check_size_matches_info(width: int, height: int, info: Any) -> None:
+    """Raise MessageError when ``width`` x ``height`` (e.g. of a decoded compressed image) is not camera_info's."""
+    expected = published_size(info)
+    if (width, height) != expected:
         raise MessageError(
-            f"camera_info describes {width}x{height} images but the image is {image.width}x{image.height}"
+            f"camera_info describes {expected[0]}x{expected[1]} images but the image is {width}x{height}"
         )
 
 

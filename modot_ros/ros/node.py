@@ -3,8 +3,9 @@
 Wiring only: sync (``modot_ros.pipeline.stamp_sync``), estimator (``modot_ros.inference``), arrays and
 messages (``modot_ros.pipeline.frame_outputs``). A lifecycle node: configure loads the model and creates the
 publishers, activate subscribes, deactivate/cleanup release. With ``use_lifecycle`` false (default)
-``main`` configures and activates it at once. Inference runs on a worker thread that always takes
-the freshest frame, so latency stays bounded when input is faster than the model.
+``main`` configures and activates it at once. With ``image_transport`` compressed the input is
+``image/compressed`` (jpeg/png), decoded on the worker thread. Inference runs on a worker thread
+that always takes the freshest frame, so latency stays bounded when input is faster than the model.
 """
 from __future__ import annotations
 
@@ -17,16 +18,18 @@ import rclpy
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from diagnostic_msgs.msg import DiagnosticArray
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from modot_ros.pipeline.frame_outputs import compute_frame_arrays, frame_messages
 from modot_ros.pipeline.options import OutputOptions
 from modot_ros.pipeline.topics import TOPICS
+from modot_ros.pipeline.compressed import decode_rgb, is_compressed
 from modot_ros.pipeline.messages import (COLOUR_ENCODINGS, MessageError, camera_info_to_intrinsics,
-                                         check_image_matches_info, image_to_rgb)
+                                         check_size_matches_info)
 from modot_ros.ros.node_config import DEFAULT_FRAME_ID, FIELDS, NodeConfig, check_value
 from modot_ros.ros.diagnostics import FrameStats, diagnostics_message
 from modot_ros.ros.dds_profile import PROFILE_VARIABLES, silent_input_reason
+from modot_ros.ros.image_input import image_input
 from modot_ros.ros.message_types import rclpy_message_types
 from modot_ros.ros.params import apply_changes, declare_all
 from modot_ros.ros.qos import parse_qos, qos_compatible, qos_name
@@ -71,6 +74,7 @@ class ModotNode(LifecycleNode):
         self.worker: FreshestWorker | None = None
         self.sync: StampSync | None = None
         self.last_stamp = -1
+        self.image_topic = self.resolve_topic_name("image")
         self._heard = time.monotonic()  # last image, or the moment silence started to count
         self._throttle: dict[str, float] = {}
         self._warned: set[str] = set()
@@ -134,7 +138,8 @@ class ModotNode(LifecycleNode):
         self.last_stamp = -1
         self.worker = FreshestWorker(self._process)
         qos = parse_qos(self.config.input_qos, self.config.input_qos_depth)
-        self.subscriptions_ = [self.create_subscription(Image, "image", self._on_image, qos),
+        image_type, self.image_topic = image_input(self, self.config.image_transport)
+        self.subscriptions_ = [self.create_subscription(image_type, self.image_topic, self._on_image, qos),
                                self.create_subscription(CameraInfo, "camera_info", self._on_info, qos)]
         self._input_qos, self._heard = qos, time.monotonic()
         self.state_name = "active"
@@ -190,20 +195,30 @@ class ModotNode(LifecycleNode):
                            + f"'{self.resolve_topic_name('camera_info')}' (set approx_sync or "
                            "camera_info_cache for unsynchronised sources)")
 
-    def _check_image(self, msg: Image) -> tuple[str, str] | None:
-        """(kind, reason) when the image is refused before any work is spent on it."""
-        if msg.encoding not in COLOUR_ENCODINGS:
-            return "encoding", f"unsupported image encoding '{msg.encoding}'; use one of {', '.join(COLOUR_ENCODINGS)}"
-        if msg.width * msg.height > self.config.max_input_pixels:
-            return "size", (f"image {msg.width}x{msg.height} exceeds max_input_pixels="
+    def _size_problem(self, width: int, height: int) -> tuple[str, str] | None:
+        if width * height > self.config.max_input_pixels:
+            return "size", (f"image {width}x{height} exceeds max_input_pixels="
                             f"{self.config.max_input_pixels}; downscale it or raise the parameter")
+        return None
+
+    def _check_image(self, msg: Image | CompressedImage) -> tuple[str, str] | None:
+        """(kind, reason) when the image is refused before any work is spent on it.
+
+        A compressed image's encoding and size are known only once decoded, on the worker thread.
+        """
+        if not is_compressed(msg):
+            if msg.encoding not in COLOUR_ENCODINGS:
+                return "encoding", (f"unsupported image encoding '{msg.encoding}'; use one of "
+                                    f"{', '.join(COLOUR_ENCODINGS)}")
+            if problem := self._size_problem(msg.width, msg.height):
+                return problem
         stamp = stamp_ns(msg.header)
         if stamp and stamp <= self.last_stamp:  # stamp 0 (unstamped) carries no order to check
             return "stamp", (f"image stamp {stamp / 1e9:.3f} s is not newer than the previous "
                              f"{self.last_stamp / 1e9:.3f} s (out of order or repeated); dropped")
         return None
 
-    def _on_image(self, msg: Image) -> None:
+    def _on_image(self, msg: Image | CompressedImage) -> None:
         self.stats.count("input")
         self._heard = time.monotonic()
         problem = self._check_image(msg)
@@ -218,7 +233,7 @@ class ModotNode(LifecycleNode):
         self._feed(self.sync.add_image, msg)
 
     # ---- processing (worker thread) ---------------------------------------------------------------
-    def _process(self, pair: tuple[Image, CameraInfo]) -> None:
+    def _process(self, pair: tuple[Image | CompressedImage, CameraInfo]) -> None:
         try:
             self._process_frame(*pair)
         except (MessageError, ValueError, TypeError) as error:
@@ -227,14 +242,16 @@ class ModotNode(LifecycleNode):
         except Exception as error:  # noqa: BLE001 - keep serving; the next frame may be fine
             self.warn_once(f"error:{type(error).__name__}", f"frame failed: {type(error).__name__}: {error}")
 
-    def _process_frame(self, image: Image, info: CameraInfo) -> None:
+    def _process_frame(self, image: Image | CompressedImage, info: CameraInfo) -> None:
         config, subscribed = self.config, self._subscribed()
         if config.lazy and not subscribed:
             self.stats.count("lazy_skipped")
             return
         timings, start = {}, time.perf_counter()
-        rgb = image_to_rgb(image)  # first: names zero-size, step and data-size problems
-        check_image_matches_info(image, info)
+        rgb = decode_rgb(image)  # first: names zero-size, step, data-size and undecodable-payload problems
+        if is_compressed(image) and (problem := self._size_problem(rgb.shape[1], rgb.shape[0])):
+            raise MessageError(problem[1])
+        check_size_matches_info(rgb.shape[1], rgb.shape[0], info)
         intrinsics = camera_info_to_intrinsics(info)
         options = OutputOptions.from_config(config)
         if config.lazy and "points" not in subscribed:  # no cloud nobody reads
@@ -269,7 +286,7 @@ class ModotNode(LifecycleNode):
             header.frame_id = self.config.frame_id
         elif not header.frame_id:
             header.frame_id = DEFAULT_FRAME_ID
-            self.warn_first("frame_id", f"images on '{self.resolve_topic_name('image')}' have an empty "
+            self.warn_first("frame_id", f"images on '{self.image_topic}' have an empty "
                             f"header.frame_id, which RViz and tf cannot place; publishing in "
                             f"'{DEFAULT_FRAME_ID}': set the camera driver's frame or the frame_id parameter")
         return header
@@ -278,7 +295,7 @@ class ModotNode(LifecycleNode):
         """Warn when the image topic has publishers but nothing arrived for SILENT_INPUT_S."""
         if self.state_name != "active":
             return
-        topic = self.resolve_topic_name("image")
+        topic = self.image_topic
         publishers = self.get_publishers_info_by_topic(topic)  # the graph: unmatched ones too
         now = time.monotonic()
         if not publishers:

@@ -20,6 +20,7 @@ from modot_ros.pipeline.options import output_field
 
 QOS_PRESETS = ("SENSOR_DATA", "DEFAULT", "SYSTEM_DEFAULT")
 PRECISIONS = ("auto", "fp32", "fp16")
+IMAGE_TRANSPORTS = ("raw", "compressed")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 # RViz cannot place a message whose frame_id is empty: outputs get this one instead.
 DEFAULT_FRAME_ID = "camera_optical_frame"
@@ -79,6 +80,9 @@ class NodeConfig:
     max_input_pixels: int = _f(2560 * 1600, "Reject larger images (width * height); the default "
                                "keeps rgb8 input and 32FC1 depth output within the 16 MiB messages "
                                "of config/fastdds_shm.xml.", range=(1, 100_000_000))
+    image_transport: str = _f("raw", "Image input as image_transport names it: raw (sensor_msgs/Image on "
+                              "'image') or compressed (sensor_msgs/CompressedImage jpeg/png on 'image/compressed', "
+                              "decoded on the worker thread).", choices=IMAGE_TRANSPORTS, read_only=True)
     input_qos: str = _f("SENSOR_DATA", "QoS preset of the subscriptions.", choices=QOS_PRESETS,
                         read_only=True)
     input_qos_depth: int = _f(5, "History depth of the subscriptions.", range=(1, 100), read_only=True)

@@ -3,7 +3,9 @@
 Topics are chosen by ``modot_ros.bags.io.select_topics`` (auto-detected as ``modot-eval-bag``
 does, or named in the source config) and frames paired by header stamp by ``iter_frames``: one
 reader for evaluation and training. Depth must be registered to the colour camera (same size,
-e.g. RealSense ``aligned_depth_to_color``), 32FC1 metres or 16UC1 millimetres.
+e.g. RealSense ``aligned_depth_to_color``), 32FC1 metres or 16UC1 millimetres, raw or
+compressedDepth; the colour image raw or a jpeg/png ``/compressed`` topic (one decoder:
+``modot_ros.pipeline.compressed``).
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ def bag_frames(path: str | Path, stride: int = 1, max_frames: int = 0, topics: d
             selection = select_topics(reader, names.get("image"), names.get("camera_info"),
                                       names.get("depth"), names.get("boundary"))
             if need_depth and not selection.gt_depth:
-                raise DataError(f"bag {path} has no depth topic (32FC1 or 16UC1) registered to "
+                raise DataError(f"bag {path} has no depth topic (32FC1 or 16UC1, raw or compressedDepth) registered to "
                                 f"{selection.image}; training needs one (set depth: TOPIC)")
             yield from _frames(iter_frames(reader, selection), path, stride, max_frames,
                                selection.gt_boundary is not None)

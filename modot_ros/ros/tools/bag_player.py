@@ -18,7 +18,7 @@ import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 
-from modot_ros.bags.io import IMAGE, BagError, open_bag
+from modot_ros.bags.io import IMAGE_TYPES, BagError, open_bag
 from modot_ros.pipeline.stamp_sync import stamp_ns
 
 
@@ -47,7 +47,7 @@ class BagPlayer:
         self.publishers = {c.topic: node.create_publisher(message_class(c.msgtype), c.topic, qos)
                            for c in self.connections}
         self.clock = node.create_publisher(Clock, "/clock", QoSProfile(depth=1))
-        self.log: dict[str, dict[int, int]] = {c.topic: {} for c in self.connections if c.msgtype == IMAGE}
+        self.log: dict[str, dict[int, int]] = {c.topic: {} for c in self.connections if c.msgtype in IMAGE_TYPES}
 
     def wait_for_subscribers(self, topics: list[str], timeout: float) -> None:
         """Block until every topic in ``topics`` has a subscriber (the node is up), then settle."""

@@ -20,12 +20,23 @@ from typing import Sequence
 
 from modot_ros.bags.io import BagError, TopicSelection, open_bag, select_topics
 from modot_ros.evaluation.replay_evaluation import evaluate_recording
+from modot_ros.pipeline.compressed import COMPRESSED_IMAGE
 from modot_ros.pipeline.topics import RECORDED
 
 
-def node_command(image: str, camera_info: str, namespace: str, params: Sequence[str]) -> list[str]:
+def image_arguments(image: str, compressed: bool) -> list[str]:
+    """ROS arguments that route the node's input to ``image`` (a CompressedImage topic when ``compressed``)."""
+    if not compressed:
+        return ["-r", f"image:={image}"]
+    base, _, leaf = image.rpartition("/")
+    route = f"image:={base}" if leaf == "compressed" and base else f"image/compressed:={image}"
+    return ["-r", route, "-p", "image_transport:=compressed"]
+
+
+def node_command(image: str, camera_info: str, namespace: str, params: Sequence[str],
+                 compressed: bool = False) -> list[str]:
     """The modot node with remaps, sim time and ``name:=value`` parameters."""
-    command = [sys.executable, "-m", "modot_ros.ros.node", "--ros-args", "-r", f"image:={image}",
+    command = [sys.executable, "-m", "modot_ros.ros.node", "--ros-args", *image_arguments(image, compressed),
                "-r", f"camera_info:={camera_info}", "-p", "use_sim_time:=true"]
     if namespace.strip("/"):
         command += ["-r", f"__ns:=/{namespace.strip('/')}"]
@@ -95,10 +106,11 @@ def replay_bag(bag: str | Path, output: str | Path, *, rate: float = 1.0, params
     with open_bag(bag) as reader:
         selection = select_topics(reader, **(topics or {}))
         duration_s = reader.duration / 1e9
+        compressed = any(c.topic == selection.image and c.msgtype == COMPRESSED_IMAGE for c in reader.connections)
     prefix = "/" + namespace.strip("/") + "/" if namespace.strip("/") else "/"
     if (output / "recorded_bag").exists():
         raise BagError(f"{output / 'recorded_bag'} exists; remove it or choose another --output")
-    node = command or node_command(selection.image, selection.camera_info, namespace, params)
+    node = command or node_command(selection.image, selection.camera_info, namespace, params, compressed)
     wall = _run_live(bag, node, selection, prefix, output, rate, startup_timeout,
                      startup_timeout + duration_s / rate + 60, quiet_s)
     run = {"rate": rate, "wall_s": wall, "bag_duration_s": duration_s} | (run_info or {})
