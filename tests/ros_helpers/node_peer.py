@@ -19,10 +19,11 @@ from modot_ros_msgs.msg import DepthBoundary, DepthMixture
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2, RegionOfInterest
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, RegionOfInterest
 from std_msgs.msg import Header
 
 from modot_ros.geometry import CameraIntrinsics
+from modot_ros.pipeline.compressed import array_to_compressed
 from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
 from modot_ros.pipeline.topics import TOPICS
 from modot_ros.ros.message_types import rclpy_message_types
@@ -131,6 +132,17 @@ class Peer:
         intrinsics = CameraIntrinsics(0.9 * width, 0.9 * width, (width - 1) / 2, (height - 1) / 2, width, height)
         self.infos.publish(intrinsics_to_camera_info(intrinsics, header, CameraInfo, RegionOfInterest))
         self.images.publish(array_to_image(rgb, "rgb8", header, Image))
+
+    def compressed_frame(self, publisher, stamp: int, codec: str, cut: bool = False) -> None:
+        """Publish camera_info then a jpeg/png CompressedImage stamped ``stamp`` (ns); cut: its first half only."""
+        header = Header(frame_id="cam_optical_frame")
+        header.stamp.sec, header.stamp.nanosec = divmod(stamp, 10**9)
+        rgb = np.random.default_rng(stamp % 1000).integers(0, 256, (H, W, 3), dtype=np.uint8)
+        image = array_to_compressed(rgb, "rgb8", codec, header, CompressedImage)
+        if cut:  # a frame that lost its tail on the way
+            image.data = image.data[: len(image.data) // 2]
+        self.infos.publish(intrinsics_to_camera_info(INTR, header, CameraInfo, RegionOfInterest))
+        publisher.publish(image)
 
     def set_parameter(self, name: str, value) -> dict:
         client = self.node.create_client(SetParameters, f"{self.ns}/{self.node_name}/set_parameters")

@@ -12,9 +12,9 @@ import time
 import rclpy
 from lifecycle_msgs.msg import Transition
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
-from tests.ros_helpers.node_peer import OUTPUTS, Peer
+from tests.ros_helpers.node_peer import OUTPUTS, RELIABLE, Peer
 
 SECOND = 10**9
 
@@ -23,12 +23,13 @@ def now_ns() -> int:
     return time.time_ns()
 
 
-def play(peer: Peer, count: int, period: float, topic: str = "depth/image", wait: float = 20.0) -> list[int]:
-    """Publish ``count`` good frames ``period`` apart; wait until ``topic`` has them all."""
+def play(peer: Peer, count: int, period: float, topic: str = "depth/image", wait: float = 20.0,
+         send=None) -> list[int]:
+    """Publish ``count`` good frames ``period`` apart (``send(stamp)``, default raw); wait until ``topic`` has them."""
     stamps = []
     for _ in range(count):
         stamps.append(now_ns())
-        peer.frame(stamps[-1])
+        (send or peer.frame)(stamps[-1])
         peer.spin(period)
     peer.wait(lambda: set(stamps) <= peer.received(topic), wait)
     return stamps
@@ -183,6 +184,24 @@ def large(peer: Peer) -> dict:
     return {"sent": {str(k): v for k, v in sent.items()}, "answered": {str(k): v for k, v in sizes.items()}}
 
 
+def compressed(peer: Peer) -> dict:
+    """jpeg and png frames on <image>/compressed, a cut-off jpeg between them: every good one answered."""
+    publisher = peer.node.create_publisher(CompressedImage, peer.images.topic_name + "/compressed", RELIABLE)
+    peer.subscribe(["depth/image"])
+    assert peer.wait(lambda: publisher.get_subscription_count() > 0
+                     and peer.subs["depth/image"].get_publisher_count() > 0, 90), "node never subscribed"
+    good = {codec: play(peer, 2, 0.3, send=lambda s, c=codec: peer.compressed_frame(publisher, s, c))
+            for codec in ("jpeg", "png")}
+    cut = now_ns()
+    peer.compressed_frame(publisher, cut, "jpeg", cut=True)
+    peer.spin(0.5)
+    good["after"] = play(peer, 2, 0.3, send=lambda s: peer.compressed_frame(publisher, s, "jpeg"))
+    peer.spin(1.5)
+    sizes = {e["stamp"]: [e["width"], e["height"]] for e in peer.seen["depth/image"]}
+    return {"good": good, "cut": cut, "sizes": {str(k): v for k, v in sizes.items()},
+            "raw_subscribers": peer.images.get_subscription_count(), "diag": dict(peer.diagnostics)}
+
+
 def silent(peer: Peer) -> dict:
     """A best-effort camera the node's reliable subscription cannot match: the node must say so."""
     topic = peer.images.topic_name
@@ -196,10 +215,14 @@ def silent(peer: Peer) -> dict:
     return {"diag": dict(peer.diagnostics)}
 
 
+# scenarios whose node has no raw image subscription yet (lifecycle), or that wait on their own
+NO_RAW_WAIT = ("lifecycle", "lifecycle_bad_model", "managed", "listen", "silent", "compressed")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=["topics", "bad_inputs", "overload", "lifecycle", "lifecycle_bad_model",
-                                             "launched", "managed", "listen", "large", "silent"])
+                                             "launched", "managed", "listen", "large", "silent", "compressed"])
     parser.add_argument("--out", required=True)
     parser.add_argument("--ns", default="")
     parser.add_argument("--image", default="image")
@@ -210,7 +233,7 @@ def main() -> None:
     rclpy.init()
     try:
         peer = Peer(args.ns, args.image, args.info, args.node)
-        if args.scenario not in ("lifecycle", "lifecycle_bad_model", "managed", "listen", "silent"):  # none yet
+        if args.scenario not in NO_RAW_WAIT:
             assert peer.wait_node(90), "the node never subscribed to the image topics"
         result = listen(peer, args.count) if args.scenario == "listen" else globals()[args.scenario](peer)
         with open(args.out, "w") as handle:
