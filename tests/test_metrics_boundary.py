@@ -89,3 +89,37 @@ def test_bad_input_raises():
         ev.add(np.zeros((8, 8)), np.zeros((8, 9), bool))
     with pytest.raises(ValueError, match="before any add"):
         ev.result()
+
+
+def _frames(rng):
+    """Probability maps of the kinds the protocol meets: noisy ridges, a flat map NMS keeps whole."""
+    h, w = 72, 96
+    yy, xx = np.mgrid[0:h, 0:w]
+    ridge = np.exp(-0.5 * ((xx - 40 - 6 * np.sin(yy / 9)) / 2.0) ** 2)
+    noisy = np.clip(0.8 * ridge + 0.3 * rng.random((h, w)) ** 4, 0, 1)
+    flat = np.full((h, w), 0.513) + 1e-4 * rng.random((h, w))
+    gt = np.abs(xx - 40 - 6 * np.sin(yy / 9)) < 0.6
+    return [(noisy, gt), (flat, gt), (rng.random((h, w)), rng.random((h, w)) < 0.05)]
+
+
+@pytest.mark.parametrize("quantize", [True, False])
+def test_fast_matching_equals_the_first_implementation(rng, quantize):
+    """Thinning each distinct map once and pairing only thinned pixels gives today's exact counts."""
+    from tests.bsds_reference import reference_match_counts
+    thresholds = np.linspace(1, 99, 99) / 100
+    for prob, gt in _frames(rng):
+        edge_map = boundary_nms(prob)
+        edge_map = np.round(edge_map * 255) / 255 if quantize else edge_map
+        for max_dist in (1.5, 4.0):
+            np.testing.assert_array_equal(match_counts(edge_map, gt, thresholds, max_dist),
+                                          reference_match_counts(edge_map, gt, thresholds, max_dist))
+
+
+def test_work_list_thinning_equals_the_first_implementation(rng):
+    """Solid blobs (hundreds of sub-iterations) and scattered masks thin exactly as before."""
+    from tests.bsds_reference import reference_thin
+    blob = np.zeros((60, 90), bool)
+    blob[5:55, 8:85] = True
+    masks = [blob, ~blob] + [rng.random((50, 70)) > rng.uniform(0.05, 0.95) for _ in range(10)]
+    for mask in masks:
+        np.testing.assert_array_equal(thin(mask), reference_thin(mask))

@@ -69,10 +69,9 @@ def boundary_nms(prob: np.ndarray, radius: int = 1, border: int = 5,
     return out
 
 
-def _candidate_pairs(candidates: np.ndarray, gt: np.ndarray, max_dist: float):
-    """All (candidate pixel, GT pixel) pairs closer than ``max_dist``, as compact index arrays."""
+def _candidate_pairs(cand_r: np.ndarray, cand_c: np.ndarray, gt: np.ndarray, max_dist: float):
+    """All (candidate index, GT pixel) pairs closer than ``max_dist``, sorted by (candidate, GT)."""
     h, w = gt.shape
-    cand_r, cand_c = np.nonzero(candidates)
     gt_id = np.full(gt.shape, -1, dtype=np.int64)
     gt_id[gt] = np.arange(int(gt.sum()))
     reach = int(np.floor(max_dist))
@@ -88,7 +87,9 @@ def _candidate_pairs(candidates: np.ndarray, gt: np.ndarray, max_dist: float):
             hit = target >= 0
             rows.append(idx[hit])
             cols.append(target[hit])
-    return (cand_r, cand_c), np.concatenate(rows), np.concatenate(cols)
+    pair_pred, pair_gt = np.concatenate(rows), np.concatenate(cols)
+    order = np.lexsort((pair_gt, pair_pred))
+    return pair_pred[order], pair_gt[order]
 
 
 def _matching_size(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndarray,
@@ -113,28 +114,50 @@ def _matching_size(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndar
     return int(maximum_flow(graph, 0, sink, method="dinic").flow_value)
 
 
+def _distinct_maps(edge_map: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """For each threshold, the index of the first threshold whose ``edge_map >= t`` is the same map.
+
+    The maps are nested (a higher threshold keeps a subset), so two thresholds with the same
+    number of pixels above them give identical maps; quantised maps have few distinct levels.
+    """
+    order = np.argsort(thresholds)
+    values = edge_map[~np.isnan(edge_map)]
+    # Per value, how many sorted thresholds it reaches; pixels above the i-th = tail sum.
+    reached = np.bincount(np.searchsorted(thresholds[order], values, side="right"), minlength=order.size + 1)
+    above = np.cumsum(reached[::-1])[::-1][1:]
+    first = np.empty(len(thresholds), dtype=np.int64)
+    for rank, k in enumerate(order):
+        same = rank > 0 and above[rank] == above[rank - 1]
+        first[k] = first[order[rank - 1]] if same else k
+    return first
+
+
 def match_counts(edge_map: np.ndarray, gt: np.ndarray, thresholds: np.ndarray,
                  max_dist: float) -> np.ndarray:
     """Per-threshold counts ``[cnt_R, sum_R, cnt_P, sum_P]``, shape (T, 4), for one image.
 
     ``edge_map`` (after NMS) is thresholded with ``>=``, thinned, and matched one-to-one
-    to ``gt`` within ``max_dist`` pixels.
+    to ``gt`` within ``max_dist`` pixels. Each distinct thresholded map is thinned once, and
+    only pixels that survive some thinning are paired with GT pixels.
     """
     gt = np.asarray(gt, dtype=bool)
     counts = np.zeros((len(thresholds), 4), dtype=np.int64)
     counts[:, 1] = n_gt = int(gt.sum())
-    candidates = edge_map >= thresholds.min()
-    (cand_r, cand_c), pair_pred, pair_gt = _candidate_pairs(candidates, gt, max_dist)
-    order = np.lexsort((pair_gt, pair_pred))
-    pair_pred, pair_gt = pair_pred[order], pair_gt[order]
-    pair_r, pair_c = cand_r[pair_pred], cand_c[pair_pred]
+    first = _distinct_maps(edge_map, thresholds)
+    thinned = {k: np.flatnonzero(thin(edge_map >= thresholds[k])) for k in np.unique(first)}
+    union = np.unique(np.concatenate([np.empty(0, np.int64), *thinned.values()]))
+    pair_pred, pair_gt = _candidate_pairs(*np.unravel_index(union, gt.shape), gt, max_dist)
+    pair_pixel = union[pair_pred]
     # Only candidates with a GT pixel in reach can ever match: renumber those compactly.
     reachable, pair_pred = np.unique(pair_pred, return_inverse=True)
-    for k, threshold in enumerate(thresholds):
-        predicted = thin(edge_map >= threshold)
-        counts[k, 3] = predicted.sum()
-        matched = _matching_size(pair_pred, pair_gt, predicted[pair_r, pair_c], reachable.size, n_gt)
-        counts[k, 0] = counts[k, 2] = matched
+    predicted = np.zeros(gt.size, dtype=bool)
+    for k, pixels in thinned.items():
+        predicted[pixels] = True
+        selected = predicted[pair_pixel]
+        predicted[pixels] = False
+        matched = _matching_size(pair_pred, pair_gt, selected, reachable.size, n_gt)
+        counts[first == k, 0] = counts[first == k, 2] = matched
+        counts[first == k, 3] = pixels.size
     return counts
 
 

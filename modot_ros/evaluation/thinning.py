@@ -32,6 +32,13 @@ def _guo_hall_tables() -> tuple[np.ndarray, np.ndarray]:
 _LUT_FIRST, _LUT_SECOND = _guo_hall_tables()
 
 
+def _distinct(indices: np.ndarray, slot: np.ndarray) -> np.ndarray:
+    """``indices`` without repeats, in O(n) through a scratch array (any one copy survives)."""
+    order = np.arange(indices.size)
+    slot[indices] = order
+    return indices[slot[indices] == order]
+
+
 def thin(mask: np.ndarray) -> np.ndarray:
     """Thin a binary (H, W) mask (non-zero = foreground) to 8-connected one-pixel-wide curves.
 
@@ -48,26 +55,24 @@ def thin(mask: np.ndarray) -> np.ndarray:
     # Flat offsets of x1..x8 (E, NE, N, NW, W, SW, S, SE) in the padded image.
     offsets = np.array([1, 1 - stride, -stride, -stride - 1, -1, stride - 1, stride, stride + 1])
     weights = (1 << np.arange(8)).astype(np.int32)
-    neighbours = np.concatenate([offsets, [0]])
+    window = np.concatenate([offsets, [0]])
+    slot = np.empty(flat.size, dtype=np.int64)
     # A pixel's decision depends only on its 3x3 window, so after the first full pass only
-    # pixels next to a deletion are looked at again (per sub-iteration table).
-    dirty = [np.ones(flat.size, dtype=bool), np.ones(flat.size, dtype=bool)]
-    active = np.flatnonzero(flat)
-    while active.size:
-        deleted_any = False
+    # pixels next to a deletion are looked at again, per sub-iteration table. Work lists of
+    # those pixels (not flags scanned over the whole foreground) make a sub-iteration cost the
+    # moving front only: a solid blob takes hundreds of sub-iterations.
+    todo = [np.flatnonzero(flat)] * 2
+    while todo[0].size or todo[1].size:
         for which, lut in enumerate((_LUT_FIRST, _LUT_SECOND)):
-            todo = active[dirty[which][active]]
-            dirty[which][todo] = False
-            if todo.size == 0:
+            work = todo[which][flat[todo[which]] != 0]
+            todo[which] = work[:0]
+            if work.size == 0:
                 continue
-            codes = flat[todo[:, None] + offsets[None, :]].astype(np.int32) @ weights
-            delete = todo[lut[codes]]
+            codes = flat[work[:, None] + offsets[None, :]].astype(np.int32) @ weights
+            delete = work[lut[codes]]
             if delete.size:
                 flat[delete] = 0  # parallel deletion: codes were read before writing
-                touched = (delete[:, None] + neighbours[None, :]).ravel()
-                dirty[0][touched] = dirty[1][touched] = True
-                active = active[flat[active] != 0]
-                deleted_any = True
-        if not deleted_any:
-            break
+                touched = _distinct((delete[:, None] + window[None, :]).ravel(), slot)
+                todo[which] = touched
+                todo[1 - which] = _distinct(np.concatenate([todo[1 - which], touched]), slot)
     return padded[1:-1, 1:-1].astype(bool)
