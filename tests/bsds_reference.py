@@ -73,7 +73,7 @@ def _candidate_pairs(candidates: np.ndarray, gt: np.ndarray, max_dist: float):
 
 
 def reference_match_counts(edge_map: np.ndarray, gt: np.ndarray, thresholds: np.ndarray,
-                 max_dist: float) -> np.ndarray:
+                           max_dist: float) -> np.ndarray:
     """Per-threshold counts ``[cnt_R, sum_R, cnt_P, sum_P]``, shape (T, 4), for one image.
 
     ``edge_map`` (after NMS) is thresholded with ``>=``, thinned, and matched one-to-one
