@@ -26,8 +26,8 @@ from modot_ros.config import ConfigError
 from modot_ros.inference import resolve_device
 from modot_ros.model.network import DepthBoundaryNet
 from training.config import TrainConfig, config_from_dict, save_config
-from training.data.frames import (CropDataset, DataError, RenderDataset, StepBatchSampler,
-                                  ensure_cache, load_cache)
+from training.data.frames import (CropDataset, RenderDataset, StepBatchSampler, ensure_cache,
+                                  load_cache)
 from training.data.sources import MixedDataset, real_source
 from training.losses.compose import compose_loss
 from training.trainer_state import ResumeError, RunLog, load_state, remove_stale_temps, save_state
@@ -108,15 +108,6 @@ def _to(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-def _load_cache(path: str, split: str, n: int) -> dict:
-    """The frame cache at ``path``; a missing one stops the run with the command that builds it."""
-    if not Path(path).is_file():
-        # n: the README's sizes; rendering takes minutes, so it is never started unasked
-        raise DataError(f"frame cache {path} does not exist; build it first: python -m "
-                        f"training.data.frames --split {split} --n {n} --out {path}")
-    return load_cache(path)
-
-
 def _synthetic_train(config: TrainConfig, cache_path: str, render_device: str | None) -> tuple:
     """(train dataset, description) of the engine: on-the-fly rendering or a frame cache."""
     data, sequence = config.data, config.run.supervision == "self_supervised"
@@ -131,7 +122,7 @@ def _synthetic_train(config: TrainConfig, cache_path: str, render_device: str | 
                               config.run.seed, render_device, data.camera_profiles)
         return train, described | {"split": "train", "scenes": data.render_scenes,
                                    "rendered": "on the fly", "frame_size": list(data.render_size)}
-    cache = _load_cache(cache_path, "train", 5000)
+    cache = load_cache(cache_path, "train", 5000)
     train = CropDataset(cache, crop, data.flip, sequence, random=True, seed=config.run.seed)
     return train, described | {"split": cache["split"], "scenes": len(cache["seeds"]),
                                "first_seed": cache["seeds"][0],
@@ -166,7 +157,7 @@ def _datasets(config: TrainConfig, device: torch.device) -> tuple:
     if render_device is not None:
         val_cache = load_cache(ensure_cache(data.val_cache, "val", data.val_images, device=render_device))
     else:
-        val_cache = _load_cache(data.val_cache, "val", max(200, data.val_images))
+        val_cache = load_cache(data.val_cache, "val", max(200, data.val_images))
     return train, CropDataset(val_cache, None, False, False, random=False), described
 
 

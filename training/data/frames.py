@@ -132,22 +132,24 @@ def cache_frames(cache: dict, n: int | None = None) -> list[dict]:
             for i in range(len(cache["seeds"]) if n is None else n)]
 
 
-def load_cache(path: str | Path) -> dict:
-    """Read a cache written by ``render_cache`` (weights_only: plain tensors and lists)."""
+def load_cache(path: str | Path, split: str = "SPLIT", n: int | str = "N") -> dict:
+    """Read a cache written by ``render_cache`` (weights_only: plain tensors and lists).
+
+    ``split`` and ``n`` fill in the command that (re)builds the cache in the error line.
+    """
     path = Path(path)
+    command = f"python -m training.data.frames --split {split} --n {n} --out {path}"
     if not path.is_file():
-        raise DataError(f"frame cache {path} does not exist; build it with "
-                        f"python -m training.data.frames --split SPLIT --n N --out {path}")
+        # rendering takes minutes, so a missing cache is never built unasked
+        raise DataError(f"frame cache {path} does not exist; build it first: {command}")
     try:
         cache = read_plain(path)
     except CheckpointError as error:
-        raise DataError(f"frame cache {path}: {error.problem.split(';')[0]}; render it again with python -m "
-                        f"training.data.frames --split SPLIT --n N --out {path}") from None
+        raise DataError(f"frame cache {path}: {error.problem.split(';')[0]}; render it again with "
+                        f"{command}") from None
     if cache.get("format") != CACHE_FORMAT:
         raise DataError(f"{path} is not a {CACHE_FORMAT} frame cache (format "
-                        f"{cache.get('format')!r}); render it again with python -m "
-                        f"training.data.frames --split {cache.get('split', 'SPLIT')} --n N "
-                        f"--out {path}")
+                        f"{cache.get('format')!r}); render it again with {command}")
     return cache
 
 
