@@ -140,3 +140,12 @@ def test_replay_routes_a_compressed_bag_topic_to_the_node(topic, compressed, exp
     """Live replay of a compressed bag starts the node on image_transport compressed, on the bag's topic."""
     from modot_ros.ros.tools.replay import image_arguments
     assert image_arguments(topic, compressed) == expected
+
+
+def test_jpeg_padded_after_its_end_marker_still_decodes():
+    """MJPEG cameras may pad a frame with zero bytes after FFD9: a whole image, not a cut one."""
+    kind, header = TYPESTORE.types["sensor_msgs/msg/CompressedImage"], FLAVOURS["rosbags"]().header("c", 1)
+    good = array_to_compressed(case_rgb(0), "rgb8", "jpeg", header, kind)
+    padded = type(good)(header=good.header, format=good.format,
+                        data=np.concatenate([np.asarray(good.data, np.uint8), np.zeros(32, np.uint8)]))
+    np.testing.assert_array_equal(decode_rgb(padded), decode_rgb(good))

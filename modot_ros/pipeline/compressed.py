@@ -76,7 +76,9 @@ def _payload_problem(payload: np.ndarray) -> str | None:
     """
     head, tail = payload[:8].tobytes(), payload[-8:].tobytes()
     if head.startswith(JPEG_START):
-        return None if tail.endswith(JPEG_END) else "the JPEG is truncated (no end-of-image marker)"
+        # some MJPEG cameras pad frames with zero bytes after the end-of-image marker
+        padded_tail = payload[-64:].tobytes().rstrip(b"\x00")
+        return None if padded_tail.endswith(JPEG_END) else "the JPEG is truncated (no end-of-image marker)"
     if head == PNG_SIGNATURE:
         return None if tail == PNG_END else "the PNG is truncated (no IEND chunk at its end)"
     return "the payload is neither a JPEG nor a PNG"

@@ -279,7 +279,7 @@ class ModotNode(LifecycleNode):
             self.warn_first(f"latency:{kind}", problem)
         self.stats.frame(timings, latency)
 
-    def _output_header(self, image: Image):
+    def _output_header(self, image: Image | CompressedImage):
         """The input header with the output frame_id: the parameter, the image's, or the default."""
         header = image.header
         if self.config.frame_id:
