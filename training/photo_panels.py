@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True, help="runtime checkpoint to show")
     parser.add_argument("--compare", help="second checkpoint shown beside it (e.g. the old weights)")
-    parser.add_argument("--output", default="build/photos", help="folder for the PNG panels")
+    parser.add_argument("--output", default="build/photos", help="folder for the JPEG panels")
     parser.add_argument("--photos", nargs="*", default=list(PHOTOS))
     args = parser.parse_args(argv)
     import torch
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         import cv2
         image = cv2.resize(image, (320, int(round(image.shape[0] * scale))),
                            interpolation=cv2.INTER_AREA)
-        path = save_panel(out / f"{name}.png", _columns(image, estimators))
+        path = save_panel(out / f"{name}.jpg", _columns(image, estimators))  # JPEG: photographs
         print(path)
     return 0
 

@@ -82,7 +82,11 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig).print_png(str(path))
+    canvas = FigureCanvasAgg(fig)
+    if path.suffix.lower() in (".jpg", ".jpeg"):  # photographs: a quarter of the PNG's bytes
+        canvas.print_jpg(str(path), pil_kwargs={"quality": 85})
+    else:
+        canvas.print_png(str(path))
     return path
 
 
