@@ -1,13 +1,17 @@
 """Ablation study: every variant trained for the same wall-clock budget, scored on the test split.
 
-    python -m training.ablation --budget-minutes 4 --output build/ablation [--parallel 2]
+    python -m training.ablation --budget-minutes 15 --output build/ablation_recipe [--parallel 2]
     python -m training.ablation --budget-steps 200 --output build/ablation_steps
 
-Variants (overrides on ``training/configs/ablation_base.yaml``): single-task depth (regression),
-single-task OB, joint without CASM or OBDCL, MoDOT (CASM + OBDCL), MoDOT + mixture head, and the
+Variants are overrides on ``training/configs/ablation_base.yaml`` (the shipped recipe at a short
+budget): the recipe itself (MoDOT: CASM + OBDCL, assigned mixture head), single-task depth,
+single-task OB, the recipe with a regression head, joint without CASM or OBDCL, and the
 self-supervised mixture variant (depth from the photometric loss on sequences with exact poses;
-OBs still supervised). Runs are resumable (``--resume`` per variant), so re-running the command
-after an interruption continues. Writes ``OUTPUT/ablation.md`` and ``OUTPUT/ablation.json``.
+OBs still supervised). The pairs the papers' claims rest on run with two seeds (``SEEDED``), and
+``--parallel 2`` pairs them in time (``RUN_ORDER``) so that a shared CPU slows both sides of a
+comparison alike. Runs are resumable (``--resume`` per run), so re-running the command after an
+interruption continues. Writes ``OUTPUT/ablation.md`` (runs, baselines, seed means and the claims'
+verdicts) and ``OUTPUT/ablation.json``.
 """
 from __future__ import annotations
 
@@ -20,78 +24,148 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from modot_ros.evaluation import plots as report
 from modot_ros.checkpoint import load_checkpoint
 from training.config import load_config
-from training.evaluate import evaluate_checkpoint, split_frames
+from training.evaluate import baseline_scorers, evaluate_checkpoint, split_frames
 from training.data.frames import ensure_cache
 
 BASE = "training/configs/ablation_base.yaml"
+RECIPE = "MoDOT + mixture (recipe)"
 VARIANTS: dict[str, list[str]] = {
-    "depth (regression)": ["model.variant=depth", "model.depth_head=regression"],
-    "OB only": ["model.variant=boundary"],
-    "joint (no CASM, no OBDCL)": ["model.variant=joint", "model.depth_head=regression",
-                                  "loss.obdcl_weight=0"],
-    "MoDOT (CASM + OBDCL)": ["model.variant=modot", "model.depth_head=regression"],
-    "MoDOT + mixture": ["model.variant=modot", "model.depth_head=mixture"],
-    "MoDOT + mixture, self-supervised depth": ["model.variant=modot", "model.depth_head=mixture",
-                                               "run.supervision=self_supervised"],
+    RECIPE: [],
+    "depth only (mixture)": ["model.variant=depth"],
+    "OB only": ["model.variant=boundary", "loss.ob_start_step=0"],
+    "MoDOT + regression": ["model.depth_head=regression"],
+    "joint (no CASM, no OBDCL)": ["model.variant=joint", "loss.obdcl_weight=0"],
+    "MoDOT + mixture, self-supervised depth": ["run.supervision=self_supervised"],
 }
+SEEDED = (RECIPE, "depth only (mixture)", "OB only", "MoDOT + regression")
+# (variant, seed) in the order --parallel 2 starts them: each comparison's two sides run together
+RUN_ORDER = ((RECIPE, 0), ("depth only (mixture)", 0), (RECIPE, 1), ("depth only (mixture)", 1),
+             ("OB only", 0), ("MoDOT + regression", 0), ("OB only", 1), ("MoDOT + regression", 1),
+             ("joint (no CASM, no OBDCL)", 0), ("MoDOT + mixture, self-supervised depth", 0))
+# (claim, variant claimed better, the other, metric, lower is better)
+CLAIMS = (
+    ("MoDOT: joint training gives better depth than single-task depth", RECIPE,
+     "depth only (mixture)", "abs_rel", True),
+    ("MoDOT: joint training gives better OBs than single-task OB", RECIPE, "OB only", "ods", False),
+    ("MoDOT: CASM + OBDCL improve depth over a plain joint model", RECIPE,
+     "joint (no CASM, no OBDCL)", "abs_rel", True),
+    ("MoDOT: CASM + OBDCL improve OBs over a plain joint model", RECIPE,
+     "joint (no CASM, no OBDCL)", "ods", False),
+    ("Mixture: fewer flying pixels than a regression head", RECIPE, "MoDOT + regression",
+     "flying_rate", True),
+    ("Mixture: sharper depth boundaries (Depth Pro boundary F1)", RECIPE, "MoDOT + regression",
+     "si_boundary_f1", False),
+    ("Mixture: AbsRel no worse than a regression head", RECIPE, "MoDOT + regression", "abs_rel", True),
+)
 # keys of modot_ros.evaluation.scorer.FrameScorer.summary(); "ap" is the BSDS Area-PR
-COLUMNS = ("variant", "steps", "abs_rel", "abs_rel_med", "rmse", "delta1", "ods", "ois", "ap", "dbe_acc",
-           "dbe_comp", "si_boundary_f1", "flying_rate", "flying_rate_mean_readout", "bimodality", "fscore_rel5")
+COLUMNS = ("variant", "seed", "steps", "abs_rel", "abs_rel_med", "rmse", "delta1", "ods", "ois", "ap",
+           "dbe_comp", "si_boundary_f1", "flying_rate", "flying_rate_mean_readout", "bimodality")
 
 
-def slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+def slug(name: str, seed: int = 0) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_") + f"_s{seed}"
 
 
-def _command(name: str, output: Path, budget: dict[str, float]) -> list[str]:
+def _command(name: str, seed: int, output: Path, budget: dict[str, float]) -> list[str]:
     return [sys.executable, "-m", "training.train", "--config", BASE, "--resume",
-            "--output", str(output / slug(name)), "--set",
+            "--output", str(output / slug(name, seed)), "--set", f"run.seed={seed}",
             *[f"schedule.{k}={v}" for k, v in budget.items()], *VARIANTS[name]]
 
 
-def train_all(names: list[str], output: Path, budget: dict[str, float], parallel: int) -> None:
-    """Run the variants' trainings, ``parallel`` at a time (each one torch thread)."""
-    pending, running = list(names), []
+def train_all(runs: list[tuple[str, int]], output: Path, budget: dict[str, float], parallel: int) -> None:
+    """Run the trainings, ``parallel`` at a time (each one torch thread), in the given order."""
+    pending, running = list(runs), []
     while pending or running:
         while pending and len(running) < parallel:
-            name = pending.pop(0)
-            log = open(output / f"{slug(name)}.log", "a")
-            running.append((name, subprocess.Popen(_command(name, output, budget), stdout=log,
-                                                   stderr=subprocess.STDOUT), log))
+            run = pending.pop(0)
+            log = open(output / f"{slug(*run)}.log", "a")
+            print(f"training {run[0]!r} seed {run[1]} (log {log.name})", flush=True)
+            running.append((run, subprocess.Popen(_command(*run, output, budget), stdout=log,
+                                                  stderr=subprocess.STDOUT), log))
         time.sleep(2)
         for item in list(running):
             if item[1].poll() is not None:
                 item[2].close()
                 running.remove(item)
                 if item[1].returncode:
-                    raise RuntimeError(f"variant {item[0]!r} failed; see {output}/{slug(item[0])}.log")
+                    raise RuntimeError(f"run {item[0]!r} failed; see {output}/{slug(*item[0])}.log")
 
 
-def score_all(names: list[str], output: Path, n_test: int) -> list[dict]:
-    frames = split_frames("test", n_test)
+def score_all(runs: list[tuple[str, int]], output: Path, frames: list[dict]) -> list[dict]:
     rows = []
-    for name in names:
-        ckpt = output / slug(name) / "final.pt"
+    for name, seed in runs:
+        ckpt = output / slug(name, seed) / "final.pt"
         stats = load_checkpoint(ckpt).training_config.get("run_stats", {})
-        metrics = evaluate_checkpoint(ckpt, frames, output / "eval" / slug(name), panels=2,
+        print(f"scoring {name!r} seed {seed}", flush=True)
+        metrics = evaluate_checkpoint(ckpt, frames, output / "eval" / slug(name, seed), panels=2,
                                       label=name)
-        rows.append({"variant": name, "steps": stats.get("steps"),
+        rows.append({"variant": name, "seed": seed, "steps": stats.get("steps"),
                      "train_seconds": stats.get("train_seconds")} | metrics)
     return rows
 
 
+def baseline_rows(frames: list[dict], train_cache: str, checkpoint: Path) -> list[dict]:
+    """The constant depth and the shipped weights, scored on the same frames."""
+    config = load_checkpoint(checkpoint).model_config
+    train = split_frames("train", 200, train_cache)
+    scorers = baseline_scorers(("constant", "shipped"), frames, config, train, checkpoint)
+    return [{"variant": f"baseline: {name}"} | s.summary() for name, s in scorers.items()]
+
+
+def verdict(better: list[float], other: list[float], lower_is_better: bool) -> str:
+    """Confirmed / refuted when every seed of one side beats every seed of the other."""
+    if not better or not other or any(np.isnan(better + other)):
+        return "not measured"
+    sign = 1.0 if lower_is_better else -1.0
+    b, o = sign * np.asarray(better), sign * np.asarray(other)
+    seeds = f"{len(better)} vs {len(other)} seeds"
+    if b.max() < o.min():
+        return f"confirmed ({seeds})" if min(len(better), len(other)) > 1 else "favoured (one seed)"
+    if o.max() < b.min():
+        return f"refuted ({seeds})" if min(len(better), len(other)) > 1 else "contradicted (one seed)"
+    return f"undecided (seeds overlap, {seeds})"
+
+
+def claim_rows(rows: list[dict]) -> list[dict]:
+    """One row per paper claim: both sides' per-seed values, their means and the verdict."""
+    def values(name: str, metric: str) -> list[float]:
+        return [float(r[metric]) for r in rows if r["variant"] == name and r.get(metric) is not None]
+
+    out = []
+    for claim, better, other, metric, lower in CLAIMS:
+        a, b = values(better, metric), values(other, metric)
+        out.append({"claim": claim, "metric": metric,
+                    "claimed better": " / ".join(f"{v:.3f}" for v in a),
+                    "other": f"{other}: " + " / ".join(f"{v:.3f}" for v in b),
+                    "verdict": verdict(a, b, lower)})
+    return out
+
+
+def write_report(output: Path, rows: list[dict], baselines: list[dict], setup: dict) -> str:
+    claims = claim_rows(rows)
+    (output / "ablation.json").write_text(json.dumps({"setup": setup, "rows": rows,
+                                                      "baselines": baselines, "claims": claims}, indent=2))
+    runs = report.write_markdown_table(baselines + rows, output / "runs.md", columns=COLUMNS)
+    verdicts = report.write_markdown_table(claims, output / "claims.md",
+                                           columns=("claim", "metric", "claimed better", "other", "verdict"))
+    text = f"## Runs\n\n{runs}\n\n## Paper claims\n\n{verdicts}\n"
+    (output / "ablation.md").write_text(text)
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget-minutes", type=float, default=4.0,
-                        help="training wall-clock minutes per variant")
+    parser.add_argument("--budget-minutes", type=float, default=15.0,
+                        help="training wall-clock minutes per run")
     parser.add_argument("--budget-steps", type=int, default=0,
-                        help="instead of minutes: the same number of steps (images) per variant")
-    parser.add_argument("--output", default="build/ablation")
+                        help="instead of minutes: the same number of steps per run")
+    parser.add_argument("--output", default="build/ablation_recipe")
     parser.add_argument("--parallel", type=int, default=2, help="trainings at a time")
     parser.add_argument("--n-test", type=int, default=32, help="test-split frames to score")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), help="subset to run")
@@ -102,19 +176,20 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
-    data = load_config(BASE).data  # the frame caches every variant reads (rendered once)
-    ensure_cache(data.train_cache, "train", 400, (-3, 3))
+    data = load_config(BASE).data  # the frame caches every run reads (rendered once)
+    ensure_cache(data.train_cache, "train", 1000, (-3, 3))
     ensure_cache(data.val_cache, "val", 24, ())
     budget = ({"max_steps": args.budget_steps, "time_budget_minutes": 0} if args.budget_steps
               else {"time_budget_minutes": args.budget_minutes})
-    train_all(args.variants, output, budget, args.parallel)
-    rows = score_all(args.variants, output, args.n_test)
-    setup = {"budget": budget, "parallel": args.parallel,
-             "n_test": args.n_test, "cpu": platform.processor() or platform.machine(),
-             "cpu_count": os.cpu_count(), "torch_threads_per_run": 1}
-    (output / "ablation.json").write_text(json.dumps({"setup": setup, "rows": rows}, indent=2))
-    table = report.write_markdown_table(rows, output / "ablation.md", columns=COLUMNS)
-    print(table)
+    runs = [run for run in RUN_ORDER if run[0] in args.variants]
+    train_all(runs, output, budget, args.parallel)
+    frames = split_frames("test", args.n_test)
+    rows = score_all(runs, output, frames)
+    baselines = baseline_rows(frames, data.train_cache, output / slug(*runs[0]) / "final.pt")
+    setup = {"budget": budget, "parallel": args.parallel, "n_test": args.n_test, "base": BASE,
+             "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+             "torch_threads_per_run": 1}
+    print(write_report(output, rows, baselines, setup))
     return 0
 
 
