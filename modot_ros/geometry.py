@@ -148,3 +148,55 @@ def pixel_grid_to_normalized(uv: "torch.Tensor", width: int, height: int) -> "to
     scale = uv.new_tensor([2.0 / width, 2.0 / height]).view(1, 2, 1, 1)
     grid = (uv + 0.5) * scale - 1.0
     return grid.permute(0, 2, 3, 1)
+
+
+# ----------------------------------------------------------------------------------------------
+# rigid transforms (4x4 float64, ``T_a_b`` maps points of frame b into frame a, as tf2 does)
+
+
+def rigid_transform(quaternion_xyzw: Sequence[float], translation: Sequence[float]) -> np.ndarray:
+    """4x4 transform from a geometry_msgs rotation (x, y, z, w; normalised here) and translation."""
+    from scipy.spatial.transform import Rotation
+
+    T = np.eye(4)
+    T[:3, :3] = Rotation.from_quat(np.asarray(quaternion_xyzw, np.float64)).as_matrix()
+    T[:3, 3] = np.asarray(translation, np.float64)
+    return T
+
+
+def invert_rigid(T: np.ndarray) -> np.ndarray:
+    """Inverse of a rigid 4x4 transform (transpose of the rotation: exact, unlike a general inverse)."""
+    inverse = np.eye(4)
+    inverse[:3, :3] = T[:3, :3].T
+    inverse[:3, 3] = -T[:3, :3].T @ T[:3, 3]
+    return inverse
+
+
+def interpolate_rigid(T0: np.ndarray, T1: np.ndarray, fraction: float) -> np.ndarray:
+    """Transform ``fraction`` of the way from T0 to T1: slerp of the rotation, linear translation."""
+    from scipy.spatial.transform import Rotation, Slerp
+
+    rotations = Rotation.from_matrix(np.stack([T0[:3, :3], T1[:3, :3]]))
+    T = np.eye(4)
+    T[:3, :3] = Slerp([0.0, 1.0], rotations)([fraction]).as_matrix()[0]
+    T[:3, 3] = (1.0 - fraction) * T0[:3, 3] + fraction * T1[:3, 3]
+    return T
+
+
+def pose_from_axis_angle_torch(axis_angle: "torch.Tensor", translation: "torch.Tensor") -> "torch.Tensor":
+    """(B, 3) axis-angle (radians) and (B, 3) translation -> (B, 4, 4) transforms, differentiable.
+
+    Rodrigues' formula; a tiny epsilon in the angle keeps the gradient finite at zero rotation,
+    where pose networks start.
+    """
+    angle = torch.sqrt((axis_angle * axis_angle).sum(1, keepdim=True) + 1e-12)  # (B, 1)
+    axis = axis_angle / angle
+    x, y, z = axis.unbind(1)
+    zero = torch.zeros_like(x)
+    cross = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], 1).view(-1, 3, 3)
+    sin, cos = torch.sin(angle).view(-1, 1, 1), torch.cos(angle).view(-1, 1, 1)
+    eye = torch.eye(3, dtype=axis_angle.dtype, device=axis_angle.device).expand_as(cross)
+    rotation = eye + sin * cross + (1.0 - cos) * (cross @ cross)
+    T = torch.cat([rotation, translation.unsqueeze(2)], 2)
+    bottom = T.new_tensor([0.0, 0.0, 0.0, 1.0]).expand(T.shape[0], 1, 4)
+    return torch.cat([T, bottom], 1)

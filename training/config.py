@@ -23,7 +23,8 @@ from training.losses.photometric import PhotometricConfig
 SUPERVISIONS = ("supervised", "self_supervised")
 SOURCE_KINDS = ("synthetic", "folder", "bag", "nyu_mat")
 OB_MODES = ("auto", "labels", "from_depth", "none")
-_BAG_KEYS = ("image", "camera_info", "depth", "boundary")
+POSE_MODES = ("auto", "tf", "pose_net")
+_BAG_KEYS = ("image", "camera_info", "depth", "boundary", "odom_frame")
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,23 @@ class SourceConfig:
                          "of depth discontinuities, training/data/ob_from_depth.py), none (depth only: "
                          "the OB loss ignores these samples), auto (labels when present, else "
                          "from_depth).", OB_MODES)
-    stride: int = _f(1, "Use every N-th frame (thins 30 Hz video).")
+    stride: int = _f(1, "Use every N-th frame (thins 30 Hz video); self-supervised: the triplet "
+                        "gap k of (t-k, t, t+k).")
     max_frames: int = _f(0, "Use at most N frames after the stride (0: all).")
     image: str = _f("", "bag: colour image topic (empty: auto-detected as modot-eval-bag does).")
     camera_info: str = _f("", "bag: CameraInfo topic (empty: the image's sibling or the only one).")
     depth: str = _f("", "bag: depth topic registered to the colour image, 32FC1 m or 16UC1 mm "
                         "(empty: auto-detected).")
     boundary: str = _f("", "bag: OB mask topic, mono8 (empty: auto-detected by name).")
+    poses: str = _f("auto", "bag, self-supervised: camera motion from tf (/tf + /tf_static, "
+                            "metric), pose_net (learnt jointly; scale from the depth network "
+                            "only) or auto (tf when the bag has any /tf, else pose_net).", POSE_MODES)
+    odom_frame: str = _f("", "bag, poses=tf: fixed frame the camera moves in (empty: the root "
+                             "of the camera frame's tf tree, e.g. odom or map).")
+    tf_tolerance_s: float = _f(0.05, "bag, poses=tf: how far an image stamp may lie before the "
+                                     "first or after the last /tf sample (nearest is used).")
+    min_motion_m: float = _f(0.01, "bag, poses=tf: triplets whose camera moved less than this "
+                                   "to both sources are left out (a robot standing still).")
     edge_jump: float = _f(DepthEdgeRule.jump, "ob=from_depth: relative depth jump of an edge.")
     edge_min_jump_m: float = _f(DepthEdgeRule.min_jump_m, "ob=from_depth: absolute jump, m.")
     edge_hole_margin: int = _f(DepthEdgeRule.hole_margin, "ob=from_depth: px around invalid "
@@ -61,7 +72,9 @@ class SourceConfig:
         if self.kind != "synthetic" and not self.path:
             raise ConfigError(f"{where} needs a path")
         if self.kind != "bag" and any(getattr(self, k) for k in _BAG_KEYS):
-            raise ConfigError(f"{where}: {', '.join(_BAG_KEYS)} are bag topics")
+            raise ConfigError(f"{where}: {', '.join(_BAG_KEYS)} are bag keys")
+        if self.tf_tolerance_s < 0 or self.min_motion_m < 0:
+            raise ConfigError(f"{where}: tf_tolerance_s and min_motion_m must be >= 0")
         if self.kind == "synthetic" and self.ob in ("from_depth", "none"):
             raise ConfigError(f"{where}: the engine's exact OB labels are always used")
 
@@ -128,13 +141,24 @@ class RunConfig:
     """Reproducibility and resources."""
 
     supervision: str = _f("supervised", "supervised (GT depth and OB) or self_supervised "
-                                        "(photometric loss on sequences with exact poses, plus "
-                                        "OB BCE when the variant has OBs).", SUPERVISIONS)
+                                        "(photometric loss on frame triplets: the engine's exact "
+                                        "poses, a bag's /tf or the pose network; plus OB BCE "
+                                        "where a source has OB labels).", SUPERVISIONS)
     seed: int = _f(0, "Seed for weights, crops and shuffling.")
     threads: int = _f(1, "torch CPU threads per process.")
     device: str = _f("auto", "auto | cpu | cuda[:N] (DDP picks cuda:LOCAL_RANK).")
     output: str = _f("build/runs/default", "Run directory (checkpoints, logs, config).")
     tensorboard: bool = _f(True, "Also log to TensorBoard when torch.utils.tensorboard imports.")
+
+
+@dataclass(frozen=True)
+class PoseConfig:
+    """Pose network of self-supervised bag sources without /tf (``poses: pose_net``)."""
+
+    encoder: str = _f("efficientnet_lite0", "Backbone on two stacked frames: efficientnet_lite0/2 "
+                                            "(packaged ImageNet weights), or any timm name (random init).")
+    pretrained: bool = _f(True, "Load the packaged ImageNet weights (first conv repeated for the "
+                                "second frame and halved).")
 
 
 @dataclass(frozen=True)
@@ -147,6 +171,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    pose: PoseConfig = field(default_factory=PoseConfig)
 
     def __post_init__(self) -> None:
         _check_choices(self.run)
@@ -157,10 +182,10 @@ class TrainConfig:
         if self.run.supervision == "self_supervised" and not self.model.predicts_depth:
             raise ConfigError("run.supervision=self_supervised needs a depth variant, "
                               f"got model.variant={self.model.variant}")
-        real = [s.kind for s in self.data.sources if s.kind != "synthetic"]
-        if real and self.run.supervision == "self_supervised":
-            raise ConfigError(f"data.sources of kind {real[0]} train supervised only (self-supervised "
-                              "fine-tuning from bags is not implemented yet)")
+        stills = [s.kind for s in self.data.sources if s.kind not in ("synthetic", "bag")]
+        if stills and self.run.supervision == "self_supervised":
+            raise ConfigError(f"data.sources of kind {stills[0]} train supervised only (single frames; "
+                              "self-supervised training needs video: a bag)")
         if self.schedule.max_steps <= 0 or self.data.batch_size <= 0:
             raise ConfigError("schedule.max_steps and data.batch_size must be > 0")
 
@@ -213,7 +238,7 @@ def _from_plain(cls: type, values: dict[str, Any], where: str) -> Any:
 
 
 _GROUPS = {"model": ModelConfig, "data": DataConfig, "optim": OptimConfig, "loss": LossConfig,
-           "schedule": ScheduleConfig, "run": RunConfig}
+           "schedule": ScheduleConfig, "run": RunConfig, "pose": PoseConfig}
 
 
 def config_from_dict(values: dict[str, Any]) -> TrainConfig:

@@ -30,6 +30,7 @@ from training.data.frames import (CropDataset, RenderDataset, StepBatchSampler, 
                                   load_cache)
 from training.data.sources import MixedDataset, real_source
 from training.losses.compose import compose_loss
+from training.pose_net import PoseNet, fill_unknown_poses
 from training.trainer_state import ResumeError, RunLog, load_state, remove_stale_temps, save_state
 from training.trainer_val import validate
 
@@ -92,9 +93,17 @@ def build_model(config: TrainConfig, device: torch.device) -> DepthBoundaryNet:
     return DepthBoundaryNet(config.model).to(device).train()
 
 
-def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(model.parameters(), lr=config.optim.lr,
-                             weight_decay=config.optim.weight_decay)
+def build_pose_net(config: TrainConfig, described: dict, device: torch.device) -> PoseNet | None:
+    """The pose network when a source has no poses of its own (``poses: pose_net``), else None."""
+    if not any(s.get("poses") == "pose_net" for s in described.get("sources", [])):
+        return None
+    torch.manual_seed(config.run.seed + 1)
+    return PoseNet(config.pose).to(device).train()
+
+
+def _optimizer(modules: list, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for m in modules if m is not None for p in m.parameters()]
+    return torch.optim.AdamW(params, lr=config.optim.lr, weight_decay=config.optim.weight_decay)
 
 
 def _loader(config: TrainConfig, dataset, start: int, d: Dist) -> DataLoader:
@@ -140,7 +149,8 @@ def _mixed_train(config: TrainConfig, render_device: str | None) -> tuple:
             parts.append(_synthetic_train(config, spec.path or data.train_cache, render_device))
             parts[-1][1].update(kind="synthetic", weight=spec.weight, ob="labels")
         else:
-            parts.append(real_source(spec, size, crop, data.flip, config.run.seed))
+            sequence = config.run.supervision == "self_supervised"
+            parts.append(real_source(spec, size, crop, data.flip, config.run.seed, sequence))
     train = MixedDataset([p[0] for p in parts], [s.weight for s in data.sources], data.batch_size,
                          config.run.seed)
     return train, {"sources": [p[1] for p in parts], "mixed": "per batch by weight", "crop": list(crop)}
@@ -162,20 +172,24 @@ def _datasets(config: TrainConfig, device: torch.device) -> tuple:
 
 
 def train_step(model, batch: dict, optimizer, scaler, config: TrainConfig, step: int,
-               device: torch.device) -> dict[str, torch.Tensor]:
-    """Forward, loss, backward, clip, step; returns the detached loss terms."""
+               device: torch.device, pose_net=None) -> dict[str, torch.Tensor]:
+    """Forward, loss, backward, clip, step; returns the detached loss terms.
+
+    pose_net: predicts the relative poses a sample does not know (video bags without /tf).
+    """
     amp = config.optim.amp and device.type == "cuda"
     joint = step >= config.loss.ob_start_step  # depth first, then the OB branch joins
     with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
         out = model(batch["rgb"], with_boundary=joint)
     raw = model.module if isinstance(model, DistributedDataParallel) else model
+    batch = fill_unknown_poses(batch, pose_net)
     loss, terms = compose_loss(out, batch, raw.config, config.loss, config.run.supervision, step)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     if config.optim.grad_clip > 0:
         scaler.unscale_(optimizer)
-        terms["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(),
-                                                            config.optim.grad_clip).detach()
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        terms["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, config.optim.grad_clip).detach()
     scaler.step(optimizer)
     scaler.update()
     return terms
@@ -207,7 +221,7 @@ class Progress:
                              train_seconds=round(self.elapsed - self._leg_start, 1))
 
 
-def _resume(output: Path, config: TrainConfig, model, optimizer, scaler) -> Progress:
+def _resume(output: Path, config: TrainConfig, model, optimizer, scaler, pose_net=None) -> Progress:
     state = load_state(output)
     if state is None:
         return Progress()
@@ -216,6 +230,11 @@ def _resume(output: Path, config: TrainConfig, model, optimizer, scaler) -> Prog
         raise ResumeError(f"{output}/last.pt was trained with a different model config; "
                           "use another --output or the same config")
     model.load_state_dict(state["model"])
+    if (pose_net is None) != (not state.get("pose_net")):
+        raise ResumeError(f"{output}/last.pt was trained {'without' if pose_net else 'with'} a pose network; "
+                          "use another --output or the same data.sources")
+    if pose_net is not None:
+        pose_net.load_state_dict(state["pose_net"])
     optimizer.load_state_dict(state["optimizer"])
     if state["scaler"]:
         scaler.load_state_dict(state["scaler"])
@@ -259,6 +278,20 @@ def _init_from(path: str | Path, config: TrainConfig, model) -> Progress:
     return run
 
 
+def _setup(config: TrainConfig, d: Dist, output: Path, resume: bool, init, described: dict) -> tuple:
+    """(model, pose network or None, optimiser, scaler, progress), resumed or from ``init``."""
+    model = build_model(config, d.device)
+    pose_net = build_pose_net(config, described, d.device)
+    optimizer = _optimizer([model, pose_net], config)
+    scaler = torch.amp.GradScaler(d.device.type,
+                                  enabled=config.optim.amp and d.device.type == "cuda")
+    run = _resume(output, config, model, optimizer, scaler, pose_net) if resume else Progress()
+    if init and run.step == 0:
+        run = _init_from(init, config, model)
+    run.start_leg(config, d.device, d.world)
+    return model, pose_net, optimizer, scaler, run
+
+
 def train(config: TrainConfig, output: str | Path | None = None, resume: bool = False,
           init: str | Path | None = None) -> Path:
     """Run (or continue) a training run; returns the runtime checkpoint path.
@@ -272,18 +305,13 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
     if d.main and (stale := remove_stale_temps(output)):
         print(f"removed {len(stale)} checkpoint temp file(s) of an interrupted save in {output}",
               file=sys.stderr)
-    model = build_model(config, d.device)
-    optimizer = _optimizer(model, config)
-    scaler = torch.amp.GradScaler(d.device.type,
-                                  enabled=config.optim.amp and d.device.type == "cuda")
-    run = _resume(output, config, model, optimizer, scaler) if resume else Progress()
-    if init and run.step == 0:
-        run = _init_from(init, config, model)
-    run.start_leg(config, d.device, d.world)
-    train_ds, val_ds, described = _datasets(config, d.device)
+    train_ds, val_ds, described = _datasets(config, d.device)  # bad data stops here, before any model
+    model, pose_net, optimizer, scaler, run = _setup(config, d, output, resume, init, described)
     # The OB head sits idle during the depth-first phase: DDP must tolerate unused parameters.
     net = (DistributedDataParallel(model, find_unused_parameters=config.loss.ob_start_step > 0)
            if d.world > 1 else model)
+    # a batch may hold no pose-net sample at all (sources mixed by weight)
+    poser = DistributedDataParallel(pose_net, find_unused_parameters=True) if pose_net and d.world > 1 else pose_net
     if d.main:
         save_config(config, output / "config.yaml")
     logs = _Logs(output, run.step, config, d.main)
@@ -294,17 +322,17 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
         lr = learning_rate(config, run.step, run.elapsed, run.anchor)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        terms = train_step(net, _to(batch, d.device), optimizer, scaler, config, run.step, d.device)
+        terms = train_step(net, _to(batch, d.device), optimizer, scaler, config, run.step, d.device, poser)
         run.advance(time.perf_counter() - started)
         logs.after_step(run, terms, lr, model, val_ds)
         if run.step % config.schedule.checkpoint_every == 0 and d.main:
-            _save(output, model, optimizer, scaler, run, config)
+            _save(output, model, optimizer, scaler, run, config, pose_net)
     metrics = logs.close(run, model, val_ds)
     if skipped := getattr(train_ds, "skipped", lambda: {})():
         described = described | {"skipped_frames": skipped}
         print(f"skipped {len(skipped)} unreadable frame(s); listed in the checkpoint's data description",
               file=sys.stderr)
-    return _finish(config, output, model, optimizer, scaler, run, described, metrics, d)
+    return _finish(config, output, model, optimizer, scaler, run, described, metrics, d, pose_net)
 
 
 class _Logs:
@@ -344,16 +372,17 @@ class _Logs:
         return self.metrics
 
 
-def _save(output: Path, model, optimizer, scaler, run: Progress, config: TrainConfig) -> None:
+def _save(output: Path, model, optimizer, scaler, run: Progress, config: TrainConfig, pose_net=None) -> None:
     save_state(output, model=model, optimizer=optimizer, scaler=scaler, step=run.step,
-               elapsed_s=run.elapsed, config=config.to_dict(), lr_anchor=run.anchor, legs=run.legs)
+               elapsed_s=run.elapsed, config=config.to_dict(), lr_anchor=run.anchor, legs=run.legs,
+               pose_net=pose_net)
 
 
 def _finish(config, output, model, optimizer, scaler, run: Progress, described, metrics,
-            d: Dist) -> Path:
+            d: Dist, pose_net=None) -> Path:
     final = output / "final.pt"
     if d.main:
-        _save(output, model, optimizer, scaler, run, config)
+        _save(output, model, optimizer, scaler, run, config, pose_net)  # the pose net stays in last.pt
         stats = {"steps": run.step, "train_seconds": round(run.elapsed, 1), "world_size": d.world,
                  "device": str(d.device), "threads": config.run.threads,
                  "images_seen": run.step * config.data.batch_size * d.world, "legs": run.legs,

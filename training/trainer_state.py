@@ -65,18 +65,20 @@ def remove_stale_temps(output: str | Path) -> list[Path]:
 def save_state(output: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                scaler: Any, step: int, elapsed_s: float, config: dict,
                best: dict | None = None, lr_anchor: list[float] | None = None,
-               legs: list[dict] | None = None) -> Path:
+               legs: list[dict] | None = None, pose_net: torch.nn.Module | None = None) -> Path:
     """Write the resumable state to ``output/last.pt``.
 
     It holds weights, optimiser, scaler, step and time, the LR anchor (progress, lr) of a
-    resumed schedule, and one record per training leg.
+    resumed schedule, one record per training leg, and the pose network of self-supervised
+    video sources without /tf (training-only: the runtime checkpoint never has it).
     """
     payload = {"format": RESUME_FORMAT, "model": model.state_dict(),
                "optimizer": optimizer.state_dict(),
                "scaler": scaler.state_dict() if scaler is not None else {},
                "step": int(step), "elapsed_s": float(elapsed_s), "config": config,
                "best": best or {}, "torch_rng": torch.get_rng_state(),
-               "lr_anchor": list(lr_anchor) if lr_anchor else [], "legs": legs or []}
+               "lr_anchor": list(lr_anchor) if lr_anchor else [], "legs": legs or [],
+               "pose_net": pose_net.state_dict() if pose_net is not None else {}}
     return atomic_torch_save(payload, Path(output) / LAST)
 
 

@@ -1,7 +1,8 @@
 """Training sources by config (``data.sources``), mixed per batch by weight, and evaluation frames.
 
 Kinds: ``synthetic`` (the engine; built by the trainer exactly as without ``data.sources``),
-``folder`` (``data.folder``), ``bag`` (``data.bag_frames``) and ``nyu_mat`` (``data.nyu``). Real
+``folder`` (``data.folder``), ``bag`` (``data.bag_frames``; self-supervised: video triplets,
+``data.bag_video``) and ``nyu_mat`` (``data.nyu``). Real
 frames reach the trainer through ``data.real_frames``, with OB labels of their own, from their
 depth (``data.ob_from_depth``) or none (the OB loss then ignores them). Every problem found while
 opening a source is a ``DataError`` naming the file, which ``training.train`` prints as one line.
@@ -15,6 +16,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from training.data.bag_frames import bag_frames
+from training.data.bag_video import video_source
 from training.data.folder import FolderReader
 from training.data.frames import CropDataset, DataError
 from training.data.nyu import NyuReader
@@ -30,13 +32,18 @@ def _bag_topics(spec) -> dict:
 
 
 def real_source(spec, size: tuple[int, int], crop: tuple[int, int], flip: bool,
-                seed: int) -> tuple[Dataset, dict]:
-    """(training dataset, description) of a folder / bag / nyu_mat source config."""
+                seed: int, sequence: bool = False) -> tuple[Dataset, dict]:
+    """(training dataset, description) of a folder / bag / nyu_mat source config.
+
+    sequence: self-supervised training; a bag then gives frame triplets with their motion.
+    """
     where = f"{spec.kind} source {spec.path}"
     if not Path(spec.path).exists():
         raise DataError(f"{where} does not exist")
     if crop[0] > size[0] or crop[1] > size[1]:
         raise DataError(f"crop {crop} is larger than the network input {size} real frames are resized to")
+    if spec.kind == "bag" and sequence:
+        return video_source(spec, size, crop, flip, seed)
     if spec.kind == "bag":
         frames = bag_frames(spec.path, spec.stride, spec.max_frames, _bag_topics(spec))
         first = next(frames)
