@@ -12,7 +12,7 @@ from tests.video_cases import camera_pose, write_video_bag
 from training.config import PoseConfig, SourceConfig, load_config
 from training.data.sources import real_source
 from training.losses.compose import compose_loss
-from training.pose_net import PoseNet
+from training.pose_net import PoseNet, fill_unknown_poses
 from training.train import main as train_main
 from training.trainer import build_model
 
@@ -116,3 +116,19 @@ def test_self_supervised_needs_video_sources():
         config_from_dict({"data": {"sources": [{"kind": "folder", "path": "x"}]},
                           "run": {"supervision": "self_supervised"}})
     assert SourceConfig(kind="bag", path="x", poses="pose_net").poses == "pose_net"
+
+
+def test_known_poses_are_kept_and_unknown_ones_predicted():
+    """A batch mixing engine frames (exact poses) and video without /tf: only the NaN poses are predicted."""
+    torch.manual_seed(0)
+    known = torch.eye(4).repeat(2, 1, 1)
+    known[:, 0, 3] = 0.3
+    batch = {"rgb": torch.rand(2, 3, 32, 32), "sources": torch.rand(2, 2, 3, 32, 32),
+             "T_source_from_target": torch.stack([known, torch.full((2, 4, 4), torch.nan)])}
+    pose_net = PoseNet(PoseConfig(pretrained=False))
+    poses = fill_unknown_poses(batch, pose_net)["T_source_from_target"]
+    assert torch.equal(poses[0], known) and torch.isfinite(poses[1]).all()
+    poses[1, :, :3, 3].sum().backward()
+    assert all(p.grad is not None for p in pose_net.head.parameters())
+    with pytest.raises(ValueError, match="no pose network"):
+        fill_unknown_poses(batch, None)

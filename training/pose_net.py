@@ -75,16 +75,19 @@ def unknown_poses(batch: dict) -> torch.Tensor:
 def fill_unknown_poses(batch: dict, pose_net: nn.Module | None) -> dict:
     """The batch with every unknown relative pose predicted by ``pose_net`` (differentiably).
 
-    Known poses (the engine's, a bag's /tf) are kept, so one batch can mix both kinds.
+    Known poses (the engine's, a bag's /tf) are kept, so one batch can mix both kinds. The network
+    sees every (target, source) pair, so under DDP each rank runs it every step: a rank whose
+    samples all know their poses sends zero gradients instead of leaving the others waiting.
     """
     if "T_source_from_target" not in batch:
         return batch
-    unknown = unknown_poses(batch)
-    if not unknown.any():
-        return batch
+    poses = batch["T_source_from_target"]
     if pose_net is None:
-        raise ValueError("a batch has samples without poses but no pose network was built")
-    b, s = unknown.nonzero(as_tuple=True)
-    poses = batch["T_source_from_target"].clone()
-    poses[b, s] = pose_net(batch["rgb"][b], batch["sources"][b, s]).to(poses.dtype)
-    return batch | {"T_source_from_target": poses}
+        if unknown_poses(batch).any():
+            raise ValueError("a batch has samples without poses but no pose network was built")
+        return batch
+    n, s = poses.shape[:2]
+    targets = batch["rgb"].unsqueeze(1).expand(-1, s, -1, -1, -1).flatten(0, 1)
+    predicted = pose_net(targets, batch["sources"].flatten(0, 1)).view(n, s, 4, 4).to(poses.dtype)
+    unknown = unknown_poses(batch)[..., None, None]
+    return batch | {"T_source_from_target": torch.where(unknown, predicted, poses)}

@@ -292,6 +292,16 @@ def _setup(config: TrainConfig, d: Dist, output: Path, resume: bool, init, descr
     return model, pose_net, optimizer, scaler, run
 
 
+def _distributed(model, pose_net, config: TrainConfig, d: Dist) -> tuple:
+    """DDP wrappers of the trained modules (the modules themselves in a single process)."""
+    if d.world == 1:
+        return model, pose_net
+    # The OB head sits idle during the depth-first phase: DDP must tolerate unused parameters.
+    net = DistributedDataParallel(model, find_unused_parameters=config.loss.ob_start_step > 0)
+    # a batch may hold no pose-net sample at all (sources are mixed by weight)
+    return net, DistributedDataParallel(pose_net, find_unused_parameters=True) if pose_net else None
+
+
 def train(config: TrainConfig, output: str | Path | None = None, resume: bool = False,
           init: str | Path | None = None) -> Path:
     """Run (or continue) a training run; returns the runtime checkpoint path.
@@ -307,11 +317,7 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
               file=sys.stderr)
     train_ds, val_ds, described = _datasets(config, d.device)  # bad data stops here, before any model
     model, pose_net, optimizer, scaler, run = _setup(config, d, output, resume, init, described)
-    # The OB head sits idle during the depth-first phase: DDP must tolerate unused parameters.
-    net = (DistributedDataParallel(model, find_unused_parameters=config.loss.ob_start_step > 0)
-           if d.world > 1 else model)
-    # a batch may hold no pose-net sample at all (sources mixed by weight)
-    poser = DistributedDataParallel(pose_net, find_unused_parameters=True) if pose_net and d.world > 1 else pose_net
+    net, poser = _distributed(model, pose_net, config, d)
     if d.main:
         save_config(config, output / "config.yaml")
     logs = _Logs(output, run.step, config, d.main)
