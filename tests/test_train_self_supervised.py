@@ -40,7 +40,8 @@ def test_tf_poses_are_the_engine_motion_and_fine_tuning_lowers_the_photometric_l
     config_path = _config(tmp_path, tiny_caches, {"path": str(bag)}, steps=12)
     config = load_config(config_path)
     dataset, described = real_source(config.data.sources[0], SIZE, SIZE, False, 0, sequence=True)
-    assert (described["poses"], described["odom_frame"], described["frames"]) == ("tf", "odom", 2)
+    assert (described["poses"], described["odom_frame"], described["frames"], described["triplets"]) == (
+        "tf", "odom", 4, 2)
     target, *sources = dataset.triplets[0]
     sample = dataset[0]
     for k, source in enumerate(sources):
@@ -132,3 +133,17 @@ def test_known_poses_are_kept_and_unknown_ones_predicted():
     assert all(p.grad is not None for p in pose_net.head.parameters())
     with pytest.raises(ValueError, match="no pose network"):
         fill_unknown_poses(batch, None)
+
+
+def test_a_pose_network_run_resumes_with_its_pose_network(tmp_path, tiny_caches):  # noqa: F811
+    """--resume continues the pose network from last.pt; a run without one cannot take that state."""
+    bag = write_video_bag(tmp_path / "bag", n_frames=7, height=32, width=48, tf=False)
+    config_path = _config(tmp_path, tiny_caches, {"path": str(bag), "stride": 2}, steps=2)
+    assert train_main(["--config", str(config_path), "--output", str(tmp_path / "run")]) == 0
+    first = read_plain(tmp_path / "run" / "last.pt")["pose_net"]
+    assert train_main(["--config", str(config_path), "--output", str(tmp_path / "run"), "--resume"]) == 0
+    state = read_plain(tmp_path / "run" / "last.pt")  # nothing left to train: saved again as loaded
+    assert state["step"] == 2 and all(torch.equal(state["pose_net"][k], v) for k, v in first.items())
+    tf_bag = write_video_bag(tmp_path / "tf_bag", n_frames=7, height=32, width=48)
+    assert train_main(["--config", str(config_path), "--output", str(tmp_path / "run"), "--resume",
+                       "--set", f"data.sources=[{{kind: bag, path: {tf_bag}, stride: 2}}]"]) == 2

@@ -177,7 +177,8 @@ def video_source(spec, size: tuple[int, int], crop: tuple[int, int], flip: bool,
     cache = frames_cache(fitted)
     pose_array = poses if poses is not None else np.full((len(fitted), 4, 4), np.nan)
     described = {"kind": "bag", "path": str(spec.path), "weight": spec.weight, "ob": ob,
-                 "frames": len(triplets), "stride": spec.stride, "frame_size": recorded, "resized_to": list(size),
+                 "frames": len(fitted), "triplets": len(triplets), "stride": spec.stride, "frame_size": recorded,
+                 "resized_to": list(size),
                  "supervision": "self_supervised", "poses": mode, "camera_frame": camera}
     if mode == "tf":
         described |= {"odom_frame": odom["frame"], "standing_still_left_out": still}
