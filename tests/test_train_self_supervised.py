@@ -135,7 +135,7 @@ def test_known_poses_are_kept_and_unknown_ones_predicted():
         fill_unknown_poses(batch, None)
 
 
-def test_a_pose_network_run_resumes_with_its_pose_network(tmp_path, tiny_caches):  # noqa: F811
+def test_a_pose_network_run_resumes_with_its_pose_network(tmp_path, tiny_caches, capsys):  # noqa: F811
     """--resume continues the pose network from last.pt; a run without one cannot take that state."""
     bag = write_video_bag(tmp_path / "bag", n_frames=7, height=32, width=48, tf=False)
     config_path = _config(tmp_path, tiny_caches, {"path": str(bag), "stride": 2}, steps=2)
@@ -147,3 +147,4 @@ def test_a_pose_network_run_resumes_with_its_pose_network(tmp_path, tiny_caches)
     tf_bag = write_video_bag(tmp_path / "tf_bag", n_frames=7, height=32, width=48)
     assert train_main(["--config", str(config_path), "--output", str(tmp_path / "run"), "--resume",
                        "--set", f"data.sources=[{{kind: bag, path: {tf_bag}, stride: 2}}]"]) == 2
+    assert "was trained with a pose network" in capsys.readouterr().err
