@@ -102,16 +102,16 @@ def _frames(rng):
     return [(noisy, gt), (flat, gt), (rng.random((h, w)), rng.random((h, w)) < 0.05)]
 
 
-@pytest.mark.parametrize("quantize", [True, False])
-def test_fast_matching_equals_the_first_implementation(rng, quantize):
-    """Thinning each distinct map once and pairing only thinned pixels gives today's exact counts."""
+@pytest.mark.parametrize("quantize, jobs", [(True, 1), (False, 1), (True, 2)])
+def test_fast_matching_equals_the_first_implementation(rng, quantize, jobs):
+    """Thinning each distinct map once, pairing only thinned pixels, in worker processes or not: exact counts."""
     from tests.bsds_reference import reference_match_counts
     thresholds = np.linspace(1, 99, 99) / 100
     for prob, gt in _frames(rng):
         edge_map = boundary_nms(prob)
         edge_map = np.round(edge_map * 255) / 255 if quantize else edge_map
         for max_dist in (1.5, 4.0):
-            np.testing.assert_array_equal(match_counts(edge_map, gt, thresholds, max_dist),
+            np.testing.assert_array_equal(match_counts(edge_map, gt, thresholds, max_dist, jobs),
                                           reference_match_counts(edge_map, gt, thresholds, max_dist))
 
 
@@ -123,3 +123,14 @@ def test_work_list_thinning_equals_the_first_implementation(rng):
     masks = [blob, ~blob] + [rng.random((50, 70)) > rng.uniform(0.05, 0.95) for _ in range(10)]
     for mask in masks:
         np.testing.assert_array_equal(thin(mask), reference_thin(mask))
+
+
+def test_thinning_by_levels_equals_thinning_each_map(rng):
+    """Re-thinning only the components that lost pixels gives every level's full thinning."""
+    from modot_ros.evaluation.thinning import thin_levels
+    levels = np.array([0.3, 0.01, 0.5, 0.2, 0.7, 0.99, 0.21])  # any order, as callers pass them
+    for prob, _ in _frames(rng):
+        edge_map = np.round(boundary_nms(prob) * 255) / 255
+        for values in (edge_map, prob):
+            for t, pixels in zip(levels, thin_levels(values, levels)):
+                np.testing.assert_array_equal(pixels, np.flatnonzero(thin(values >= t)))

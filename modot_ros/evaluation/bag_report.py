@@ -53,15 +53,17 @@ class EvaluationReport:
 
     ob_thresholds: OB probability thresholds of the BSDS protocol (99); fewer is faster.
     ob_stride: score OBs on every Nth frame only (BSDS matching costs up to seconds per frame).
+    ob_jobs: worker processes sharing each frame's BSDS thresholds (same result; 1: none).
     """
 
     def __init__(self, align: str = "none", min_depth: float = 0.1, max_depth: float = 20.0,
-                 n_panels: int = 2, distance_bins: int = 12, ob_thresholds: int = 99, ob_stride: int = 1) -> None:
+                 n_panels: int = 2, distance_bins: int = 12, ob_thresholds: int = 99, ob_stride: int = 1,
+                 ob_jobs: int = 1) -> None:
         if align not in ("none", "median"):
             raise ValueError(f"align={align!r}; allowed: none, median")
         self.align, self.min_depth, self.max_depth, self.n_panels = align, min_depth, max_depth, n_panels
         self.frames: list[dict] = []
-        self.scorer = FrameScorer(min_depth, max_depth, align, ob_thresholds, ob_stride)
+        self.scorer = FrameScorer(min_depth, max_depth, align, ob_thresholds, ob_stride, ob_jobs=ob_jobs)
         self.boundary = self.scorer.boundary
         self.edges = np.geomspace(min_depth, max_depth, distance_bins + 1)
         self._bin_sum = np.zeros(distance_bins)

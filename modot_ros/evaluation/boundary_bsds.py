@@ -17,11 +17,15 @@ scipy/scipy#26147: seconds per threshold here.)
 """
 from __future__ import annotations
 
+import functools
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 from scipy import ndimage, sparse
-from scipy.sparse.csgraph import maximum_flow
+from scipy.sparse.csgraph import connected_components, maximum_flow
 
-from modot_ros.evaluation.thinning import thin
+from modot_ros.evaluation.thinning import thin_levels
 
 
 def _conv_tri(image: np.ndarray, radius: int) -> np.ndarray:
@@ -92,9 +96,8 @@ def _candidate_pairs(cand_r: np.ndarray, cand_c: np.ndarray, gt: np.ndarray, max
     return pair_pred[order], pair_gt[order]
 
 
-def _matching_size(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndarray,
-                   n_pred: int, n_gt: int) -> int:
-    """Maximum matching size of the selected pairs, as a unit-capacity max flow.
+def _flow(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndarray, n_pred: int, n_gt: int):
+    """Unit-capacity max flow (scipy's result) of the selected pairs; None when none is selected.
 
     Pairs must be sorted by (pred, gt). The CSR graph is assembled directly because building it
     through ``csr_matrix((data, (i, j)))`` costs more than the flow itself.
@@ -102,8 +105,8 @@ def _matching_size(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndar
     """
     pred, gt = pair_pred[selected], pair_gt[selected]
     if pred.size == 0:
-        return 0
-    sources = np.unique(pred)
+        return None
+    sources = pred[np.concatenate([[True], pred[1:] != pred[:-1]])]  # pairs are sorted by pred
     sink = n_pred + n_gt + 1
     out_degree = np.concatenate([[sources.size], np.bincount(pred, minlength=n_pred),
                                  np.ones(n_gt, np.int64), [0]])
@@ -111,7 +114,35 @@ def _matching_size(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndar
     indices = np.concatenate([1 + sources, 1 + n_pred + gt, np.full(n_gt, sink)]).astype(np.int32)
     graph = sparse.csr_matrix((np.ones(indices.size, np.int32), indices, indptr),
                               shape=(sink + 1, sink + 1))
-    return int(maximum_flow(graph, 0, sink, method="dinic").flow_value)
+    return maximum_flow(graph, 0, sink, method="dinic")
+
+
+def _matching_size(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndarray,
+                   n_pred: int, n_gt: int) -> int:
+    """Maximum matching size of the selected pairs, as a unit-capacity max flow."""
+    result = _flow(pair_pred, pair_gt, selected, n_pred, n_gt)
+    return 0 if result is None else int(result.flow_value)
+
+
+def _matched_per_component(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndarray, n_gt: int,
+                           component: np.ndarray, n_components: int) -> np.ndarray:
+    """Maximum matching size within each connected component of the pair graph, (n_components,)."""
+    out = np.zeros(n_components, np.int64)
+    result = _flow(pair_pred, pair_gt, selected, component.size, n_gt)
+    if result is not None:
+        flow = result.flow.tocsr()
+        into = flow.indices[flow.indptr[0]:flow.indptr[1]] - 1  # source -> predicted pixel edges
+        used = flow.data[flow.indptr[0]:flow.indptr[1]] > 0
+        out += np.bincount(component[into[used]], minlength=n_components)
+    return out
+
+
+def _pair_components(pair_pred: np.ndarray, pair_gt: np.ndarray, n_pred: int, n_gt: int) -> tuple[np.ndarray, int]:
+    """Connected component of each predicted pixel in the graph of all pairs, and their number."""
+    graph = sparse.coo_matrix((np.ones(pair_pred.size, np.int8), (pair_pred, n_pred + pair_gt)),
+                              shape=(n_pred + n_gt,) * 2)
+    n, labels = connected_components(graph, directed=False)
+    return labels[:n_pred], n
 
 
 def _distinct_maps(edge_map: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -133,32 +164,74 @@ def _distinct_maps(edge_map: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
 
 
 def match_counts(edge_map: np.ndarray, gt: np.ndarray, thresholds: np.ndarray,
-                 max_dist: float) -> np.ndarray:
+                 max_dist: float, jobs: int = 1) -> np.ndarray:
     """Per-threshold counts ``[cnt_R, sum_R, cnt_P, sum_P]``, shape (T, 4), for one image.
 
     ``edge_map`` (after NMS) is thresholded with ``>=``, thinned, and matched one-to-one
-    to ``gt`` within ``max_dist`` pixels. Each distinct thresholded map is thinned once, and
-    only pixels that survive some thinning are paired with GT pixels.
+    to ``gt`` within ``max_dist`` pixels. Each distinct thresholded map is thinned and matched
+    once; with ``jobs`` > 1 the distinct maps are shared out among that many worker processes
+    (each map's counts are independent of the others', so the result is the same).
     """
     gt = np.asarray(gt, dtype=bool)
     counts = np.zeros((len(thresholds), 4), dtype=np.int64)
-    counts[:, 1] = n_gt = int(gt.sum())
+    counts[:, 1] = int(gt.sum())
     first = _distinct_maps(edge_map, thresholds)
-    thinned = {k: np.flatnonzero(thin(edge_map >= thresholds[k])) for k in np.unique(first)}
-    union = np.unique(np.concatenate([np.empty(0, np.int64), *thinned.values()]))
+    levels = np.unique(first)
+    if jobs > 1 and levels.size > 1:
+        # interleaved, so that every worker gets some of the large low-threshold maps
+        chunks = [levels[i::jobs] for i in range(min(jobs, levels.size))]
+        parts = list(_workers(jobs).map(_level_counts, *zip(*[(edge_map, gt, thresholds[c], max_dist)
+                                                              for c in chunks])))
+    else:
+        chunks, parts = [levels], [_level_counts(edge_map, gt, thresholds[levels], max_dist)]
+    for chunk, part in zip(chunks, parts):
+        for k, (matched, n_pred) in zip(chunk, part):
+            counts[first == k, 0] = counts[first == k, 2] = matched
+            counts[first == k, 3] = n_pred
+    return counts
+
+
+@functools.lru_cache(maxsize=1)
+def _workers(jobs: int) -> ProcessPoolExecutor:
+    """One pool for the process's life; spawned, because the caller may hold torch's OpenMP threads."""
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _level_counts(edge_map: np.ndarray, gt: np.ndarray, levels: np.ndarray,
+                  max_dist: float) -> list[tuple[int, int]]:
+    """(matched pixels, predicted pixels) of the thinned map ``edge_map >= t`` for each t in ``levels``.
+
+    Only pixels that survive some thinning are paired with GT pixels. A maximum matching is the
+    sum of those of the pair graph's connected components, and from one level to the next most
+    components keep their selected pairs: only the components whose selection changed are
+    matched again.
+    """
+    n_gt = int(gt.sum())
+    thinned = thin_levels(edge_map, levels)
+    union = np.unique(np.concatenate([np.empty(0, np.int64), *thinned]))
     pair_pred, pair_gt = _candidate_pairs(*np.unravel_index(union, gt.shape), gt, max_dist)
     pair_pixel = union[pair_pred]
     # Only candidates with a GT pixel in reach can ever match: renumber those compactly.
     reachable, pair_pred = np.unique(pair_pred, return_inverse=True)
+    component, n_components = _pair_components(pair_pred, pair_gt, reachable.size, n_gt)
+    pair_component = component[pair_pred]
+    matched = np.zeros(n_components, np.int64)
+    previous = np.zeros(pair_pred.size, dtype=bool)
     predicted = np.zeros(gt.size, dtype=bool)
-    for k, pixels in thinned.items():
+    out = []
+    for pixels in thinned:
         predicted[pixels] = True
         selected = predicted[pair_pixel]
         predicted[pixels] = False
-        matched = _matching_size(pair_pred, pair_gt, selected, reachable.size, n_gt)
-        counts[first == k, 0] = counts[first == k, 2] = matched
-        counts[first == k, 3] = pixels.size
-    return counts
+        changed = np.zeros(n_components, dtype=bool)
+        changed[pair_component[selected != previous]] = True
+        if changed.any():
+            redo = _matched_per_component(pair_pred, pair_gt, selected & changed[pair_component], n_gt,
+                                          component, n_components)
+            matched[changed] = redo[changed]
+        previous = selected
+        out.append((int(matched.sum()), pixels.size))
+    return out
 
 
 def _prf(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -220,16 +293,17 @@ class BoundaryEvaluator:
     max_dist_ratio : match tolerance as a fraction of the image diagonal (0.0075: OB default).
     nms : apply ``boundary_nms`` to each probability map first (protocol: yes).
     quantize : round the NMS output to k/255, as the protocol's 8-bit PNG round trip does.
+    jobs : worker processes that share each image's thresholds (``match_counts``); 1: none.
 
     """
 
     def __init__(self, n_thresholds: int = 99, max_dist_ratio: float = 0.0075,
-                 nms: bool = True, quantize: bool = True) -> None:
+                 nms: bool = True, quantize: bool = True, jobs: int = 1) -> None:
         if n_thresholds < 1 or max_dist_ratio <= 0:
             raise ValueError("BoundaryEvaluator needs n_thresholds >= 1 and max_dist_ratio > 0")
         self.thresholds = np.linspace(1, n_thresholds, n_thresholds) / (n_thresholds + 1)
         self.max_dist_ratio = max_dist_ratio
-        self.nms, self.quantize = nms, quantize
+        self.nms, self.quantize, self.jobs = nms, quantize, max(1, jobs)
         self._counts: list[np.ndarray] = []
 
     def add(self, prob: np.ndarray, gt: np.ndarray) -> dict[str, float]:
@@ -249,7 +323,7 @@ class BoundaryEvaluator:
         if self.quantize:
             edge_map = np.round(edge_map * 255) / 255
         max_dist = self.max_dist_ratio * float(np.hypot(*gt.shape))
-        counts = match_counts(edge_map, gt, self.thresholds, max_dist)
+        counts = match_counts(edge_map, gt, self.thresholds, max_dist, self.jobs)
         self._counts.append(counts)
         f = _prf(counts)[2]
         return {"best_f": float(f.max()), "best_threshold": float(self.thresholds[f.argmax()])}

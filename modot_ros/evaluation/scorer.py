@@ -64,11 +64,11 @@ class FrameScorer:
     """
 
     def __init__(self, min_depth: float = 1e-3, max_depth: float | None = None, align: str = "none",
-                 ob_thresholds: int = 99, ob_stride: int = 1, clouds: bool = False) -> None:
+                 ob_thresholds: int = 99, ob_stride: int = 1, clouds: bool = False, ob_jobs: int = 1) -> None:
         if align not in ("none", "median"):
             raise ValueError(f"align={align!r}; allowed: none, median")
         self.min_depth, self.max_depth, self.align, self.clouds = min_depth, max_depth, align, clouds
-        self.boundary = BoundaryEvaluator(n_thresholds=ob_thresholds)
+        self.boundary = BoundaryEvaluator(n_thresholds=ob_thresholds, jobs=ob_jobs)
         self.ob_stride = max(1, ob_stride)
         self.rows: list[dict[str, float]] = []
         self._ratio_hist = np.zeros((len(RATIO_BINS) - 1, _LOG_RATIO_EDGES.size - 1), np.int64)

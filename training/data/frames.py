@@ -100,23 +100,24 @@ def render_cache(path: str | Path, split: str, n: int, height: int = 240, width:
     return path
 
 
-def _usable(path: Path, n: int) -> bool:
-    """A cache of the current format with at least ``n`` scenes (an old format is re-rendered)."""
+def _usable(path: Path, n: int, size: tuple[int, int]) -> bool:
+    """A cache of the current format, frame size ``size`` and at least ``n`` scenes (else re-rendered)."""
     if not path.is_file():
         return False
     try:
-        return len(load_cache(path)["seeds"]) >= n
+        cache = load_cache(path)
     except DataError:
         return False
+    return len(cache["seeds"]) >= n and tuple(cache["depth"].shape[-2:]) == tuple(size)
 
 
 def ensure_cache(path: str | Path, split: str, n: int, source_offsets: tuple[int, ...] = (),
-                 device: str = "cpu") -> Path:
-    """Render the cache at ``path`` (320x240) unless a current one with >= n scenes exists."""
+                 device: str = "cpu", size: tuple[int, int] = (240, 320)) -> Path:
+    """Render the cache at ``path`` (``size`` = height, width) unless a current one with >= n scenes exists."""
     path = Path(path)
-    if _usable(path, n):
+    if _usable(path, n, size):
         return path
-    return render_cache(path, split, n, source_offsets=source_offsets, device=device)
+    return render_cache(path, split, n, *size, source_offsets=source_offsets, device=device)
 
 
 def cache_frames(cache: dict, n: int | None = None) -> list[dict]:
