@@ -76,9 +76,9 @@ def offline_eval_realtime(quick: bool) -> list[dict]:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     counts = (2, 4) if quick else (4, 16)
     frames = engine_frames(8)
-    fastest = dict(use_gt=True, backend="onnxruntime", jobs=os.cpu_count())
-    settings = [("defaults (torch, 1 OB job)", dict(use_gt=True)),
-                (f"onnxruntime, {os.cpu_count()} OB jobs", fastest),
+    settings = [(f"defaults (torch, {os.cpu_count()} OB jobs)", dict(use_gt=True)),
+                ("1 OB job (before --jobs)", dict(use_gt=True, jobs=1)),
+                ("onnxruntime", dict(use_gt=True, backend="onnxruntime")),
                 ("no GT: outputs + output bag", dict(use_gt=False))]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -81,8 +82,8 @@ def constant_predictions(frames: list[dict], median_canonical: float, config) ->
 
 
 def score(preds: list[Prediction], frames: list[dict], label: str) -> FrameScorer:
-    """The shared scorer over ``frames`` (with point-cloud Chamfer / F-score)."""
-    scorer = FrameScorer(clouds=True)
+    """The shared scorer over ``frames`` (with point-cloud Chamfer / F-score; OB metric on every core)."""
+    scorer = FrameScorer(clouds=True, ob_jobs=os.cpu_count() or 1)
     for pred, frame in tqdm(list(zip(preds, frames)), desc=f"score {label}", mininterval=5):
         scorer.add_prediction(pred, frame["depth"], frame["boundary"], frame["intrinsics"])
     return scorer

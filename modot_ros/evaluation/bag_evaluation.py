@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 import time
 from pathlib import Path
@@ -105,7 +106,7 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
                  device: str = "auto", backend: str = "torch", batch_size: int = 8, align: str = "none",
                  options: OutputOptions | None = None, write_bag: bool = True, storage: str = "mcap",
                  namespace: str = "", ply_frames: Sequence[int] = (), max_frames: int | None = None,
-                 ob_thresholds: int = 99, jobs: int = 1, progress: bool = True) -> dict:
+                 ob_thresholds: int = 99, jobs: int = 0, progress: bool = True) -> dict:
     """Evaluate every frame of ``bag`` and write the report (and output bag) into ``output``.
 
     predictor: anything with ``predict_batch`` (default: ``load_predictor(checkpoint, device, backend)``);
@@ -113,13 +114,14 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
     topics: ``image``, ``camera_info``, ``gt_depth``, ``gt_boundary`` names; missing ones are
         auto-detected. intrinsics: (fx, fy, cx, cy) instead of a camera_info topic.
     align: ``median``: per-frame median scaling for the headline metrics (non-metric GT).
-    jobs: worker processes for the OB metric (``BoundaryEvaluator``); the result does not change.
+    jobs: worker processes for the OB metric (``BoundaryEvaluator``; 0: one per core); the result
+        does not change.
     Returns the metrics summary; ``summary['error']`` holds the fault that stopped reading, if any.
     """
     output, options = Path(output), options or OutputOptions()
     output.mkdir(parents=True, exist_ok=True)
     report = EvaluationReport(align=align, min_depth=options.min_depth, max_depth=options.max_depth,
-                              ob_thresholds=ob_thresholds, ob_jobs=jobs)
+                              ob_thresholds=ob_thresholds, ob_jobs=jobs or os.cpu_count() or 1)
     fault, start = [], time.perf_counter()  # fault: the BagError text that stopped reading
     with open_or_recover(bag, output) as (reader, recovered):
         selection, frames = _open_frames(reader, topics, use_gt, intrinsics, recovered)
@@ -209,8 +211,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="median: per-frame median scale alignment (ground truth not metric)")
     p.add_argument("--ob-thresholds", type=int, default=99,
                    help="OB thresholds for ODS/OIS/AP (BSDS protocol: 99; fewer is faster on big images)")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="worker processes for the OB metric (same result; e.g. the number of cores)")
+    p.add_argument("--jobs", type=int, default=0,
+                   help="worker processes for the OB metric (same result; default 0: one per core)")
     p.add_argument("--edge-points", choices=("keep", "drop", "snap"), default="drop")
     p.add_argument("--min-depth", type=float, default=0.1)
     p.add_argument("--max-depth", type=float, default=20.0)
