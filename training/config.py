@@ -24,7 +24,9 @@ SUPERVISIONS = ("supervised", "self_supervised")
 SOURCE_KINDS = ("synthetic", "folder", "bag", "nyu_mat")
 OB_MODES = ("auto", "labels", "from_depth", "none")
 POSE_MODES = ("auto", "tf", "pose_net")
-_BAG_KEYS = ("image", "camera_info", "depth", "boundary", "odom_frame")
+_BAG_KEYS = ("image", "camera_info", "depth", "boundary")
+# keys of self-supervised video bags only; any non-default value elsewhere would be ignored
+_VIDEO_KEYS = ("poses", "odom_frame", "tf_tolerance_s", "min_motion_m", "camera_height_m")
 
 
 @dataclass(frozen=True)
@@ -49,14 +51,20 @@ class SourceConfig:
                         "(empty: auto-detected).")
     boundary: str = _f("", "bag: OB mask topic, mono8 (empty: auto-detected by name).")
     poses: str = _f("auto", "bag, self-supervised: camera motion from tf (/tf + /tf_static, "
-                            "metric), pose_net (learnt jointly; scale from the depth network "
-                            "only) or auto (tf when the bag has any /tf, else pose_net).", POSE_MODES)
+                            "metric), pose_net (learnt jointly; scale from camera_height_m, else "
+                            "from the depth network only) or auto (tf when the bag has any /tf, "
+                            "else pose_net).", POSE_MODES)
     odom_frame: str = _f("", "bag, poses=tf: fixed frame the camera moves in (empty: the root "
                              "of the camera frame's tf tree, e.g. odom or map).")
     tf_tolerance_s: float = _f(0.05, "bag, poses=tf: how far an image stamp may lie before the "
                                      "first or after the last /tf sample (nearest is used).")
     min_motion_m: float = _f(0.01, "bag, poses=tf: triplets whose camera moved less than this "
                                    "to both sources are left out (a robot standing still).")
+    camera_height_m: float = _f(0.0, "bag, self-supervised: height of the camera's optical centre "
+                                     "above a flat ground, m (0: off). Gives video without /tf a "
+                                     "metric scale: the ground plane fitted to the predicted depth "
+                                     "is pulled to this height (loss.camera_height_weight); frames "
+                                     "without a plausible ground are skipped and counted.")
     edge_jump: float = _f(DepthEdgeRule.jump, "ob=from_depth: relative depth jump of an edge.")
     edge_min_jump_m: float = _f(DepthEdgeRule.min_jump_m, "ob=from_depth: absolute jump, m.")
     edge_hole_margin: int = _f(DepthEdgeRule.hole_margin, "ob=from_depth: px around invalid "
@@ -73,8 +81,15 @@ class SourceConfig:
             raise ConfigError(f"{where} needs a path")
         if self.kind != "bag" and any(getattr(self, k) for k in _BAG_KEYS):
             raise ConfigError(f"{where}: {', '.join(_BAG_KEYS)} are bag keys")
-        if self.tf_tolerance_s < 0 or self.min_motion_m < 0:
-            raise ConfigError(f"{where}: tf_tolerance_s and min_motion_m must be >= 0")
+        if self.kind != "bag" and (video := self.video_keys_set()):
+            raise ConfigError(f"{where}: {', '.join(video)} apply to self-supervised bag sources only")
+        if self.tf_tolerance_s < 0 or self.min_motion_m < 0 or self.camera_height_m < 0:
+            raise ConfigError(f"{where}: tf_tolerance_s, min_motion_m and camera_height_m must be >= 0")
+
+    def video_keys_set(self) -> list[str]:
+        """The self-supervised video keys this entry sets to other than their defaults."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        return [k for k in _VIDEO_KEYS if getattr(self, k) != defaults[k]]
         if self.kind == "synthetic" and self.ob in ("from_depth", "none"):
             raise ConfigError(f"{where}: the engine's exact OB labels are always used")
 
@@ -188,9 +203,24 @@ class TrainConfig:
                               "self-supervised training needs video: a bag)")
         if self.schedule.max_steps <= 0 or self.data.batch_size <= 0:
             raise ConfigError("schedule.max_steps and data.batch_size must be > 0")
+        _check_video_settings(self)
 
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(self)
+
+
+def _check_video_settings(config: TrainConfig) -> None:
+    """Pose-network and video-bag settings must reach a run that uses them, never be ignored."""
+    supervised = config.run.supervision == "supervised"
+    for i, spec in enumerate(config.data.sources):
+        if supervised and spec.kind == "bag" and (keys := spec.video_keys_set()):
+            raise ConfigError(f"data.sources[{i}] sets {', '.join(keys)}, which apply to "
+                              "run.supervision=self_supervised only; remove them or train self-supervised")
+    if config.pose != PoseConfig():
+        users = [s for s in config.data.sources if s.kind == "bag" and s.poses != "tf"]
+        if supervised or not users:
+            raise ConfigError("the pose group configures the pose network of self-supervised bag sources "
+                              "without /tf (poses: auto or pose_net); this run has none: remove pose settings")
 
 
 def _check_choices(config: Any) -> None:

@@ -8,7 +8,8 @@ through the photometric loss; its weights live in the resumable training state (
 never in the runtime checkpoint, which the node loads.
 
 Scale: the photometric loss is unchanged when depth and translation are scaled together, so the
-metric scale comes only from the depth network (its ``--init`` weights); /tf odometry fixes it.
+metric scale comes from the depth network (its ``--init`` weights) unless /tf odometry or a known
+camera height (``camera_height_m``, ``training.losses.camera_height``) fixes it.
 """
 from __future__ import annotations
 

@@ -334,11 +334,22 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
         if run.step % config.schedule.checkpoint_every == 0 and d.main:
             _save(output, model, optimizer, scaler, run, config, pose_net)
     metrics = logs.close(run, model, val_ds)
+    described = _report(train_ds, logs, described)
+    return _finish(config, output, model, optimizer, scaler, run, described, metrics, d, pose_net)
+
+
+def _report(train_ds, logs: "_Logs", described: dict) -> dict:
+    """The data description plus what training left out: unreadable frames, groundless images."""
     if skipped := getattr(train_ds, "skipped", lambda: {})():
         described = described | {"skipped_frames": skipped}
         print(f"skipped {len(skipped)} unreadable frame(s); listed in the checkpoint's data description",
               file=sys.stderr)
-    return _finish(config, output, model, optimizer, scaler, run, described, metrics, d, pose_net)
+    if logs.main and logs.totals:
+        used, left = (int(logs.totals.get(k, 0)) for k in ("height_images", "height_skipped"))
+        described = described | {"camera_height_images": {"used": used, "skipped": left}}
+        print(f"camera height: {used} image(s) scaled, {left} skipped (no plausible ground plane; "
+              "train.csv height_skipped_total)", file=sys.stderr)
+    return described
 
 
 class _Logs:
@@ -351,13 +362,17 @@ class _Logs:
         self.bar = tqdm(total=config.schedule.max_steps, initial=step, disable=not main,
                         desc=f"train {output.name}", mininterval=5)
         self.metrics, self.metrics_step = {}, -1
+        self.totals: dict[str, float] = {}  # counts summed over every step of this leg, not only logged ones
 
     def after_step(self, run: Progress, terms: dict, lr: float, model, val_ds) -> None:
         self.bar.update(1)
         if not self.main:
             return
+        for key in ("height_images", "height_skipped"):
+            if key in terms:
+                self.totals[key] = self.totals.get(key, 0.0) + terms[key].item()
         if run.step % self.config.schedule.log_every == 0:
-            values = {k: v.item() for k, v in terms.items()}
+            values = {k: v.item() for k, v in terms.items()} | {f"{k}_total": v for k, v in self.totals.items()}
             self.log.log(run.step, values | {"lr": lr, "elapsed_s": run.elapsed})
             self.bar.set_postfix(loss=f"{terms['total'].item():.3f}")
         every = self.config.schedule.val_every

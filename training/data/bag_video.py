@@ -13,7 +13,8 @@ on both sides is a target whose sources are those neighbours. The camera's motio
 
 Pixels that move with the camera, and whole frames taken at rest, are dropped inside the loss by
 the auto-mask (``losses.photometric``). Samples follow ``frames.CropDataset``'s protocol
-(``sources``, ``T_source_from_target``), so they mix with the engine's sequence frames.
+(``sources``, ``T_source_from_target``, ``camera_height``), so they mix with the engine's
+sequence frames. ``camera_height_m`` rides along with every sample for the camera-height loss.
 """
 from __future__ import annotations
 
@@ -133,9 +134,11 @@ class VideoTriplets(Dataset):
     """
 
     def __init__(self, cache: dict, poses: np.ndarray, triplets: np.ndarray, crop: tuple[int, int],
-                 flip: bool, seed: int) -> None:
+                 flip: bool, seed: int, camera_height_m: float = 0.0) -> None:
         self.cache, self.triplets, self.crop, self.flip, self.seed = cache, triplets, tuple(crop), flip, seed
         self.poses = torch.from_numpy(poses).float()
+        # NaN: unknown, so the camera-height term leaves these samples out
+        self.camera_height = torch.tensor([camera_height_m or float("nan")])
         self._perms: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -146,7 +149,8 @@ class VideoTriplets(Dataset):
         t = idx[:1]
         one = {"rgb": self.cache["rgb"][idx, 0][None], "depth": self.cache["depth"][t],
                "boundary": self.cache["boundary"][t], "boundary_known": self.cache["boundary_known"][t],
-               "K": self.cache["K"][t], "pose": self.poses[idx][None], "seeds": [0]}
+               "K": self.cache["K"][t], "pose": self.poses[idx][None], "seeds": [0],
+               "camera_height": self.camera_height}
         return CropDataset(one, self.crop, self.flip, sequence=True, seed=self.seed).sample(0, draw)
 
 
@@ -182,4 +186,6 @@ def video_source(spec, size: tuple[int, int], crop: tuple[int, int], flip: bool,
                  "supervision": "self_supervised", "poses": mode, "camera_frame": camera}
     if mode == "tf":
         described |= {"odom_frame": odom["frame"], "standing_still_left_out": still}
-    return VideoTriplets(cache, pose_array, triplets, crop, flip, seed), described
+    if spec.camera_height_m:
+        described["camera_height_m"] = spec.camera_height_m
+    return VideoTriplets(cache, pose_array, triplets, crop, flip, seed, spec.camera_height_m), described

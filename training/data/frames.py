@@ -174,7 +174,7 @@ class CropDataset(Dataset):
     process, worker or resumed run gets the same sample for the same draw id. Evaluation
     (``random=False``): draw id = frame index, centred crop (or the full frame), no flip.
     crop: (height, width) or None for full frames. sequence: also return the source frames
-    and ``T_source_from_target`` (exact poses).
+    and ``T_source_from_target`` (exact poses), and ``camera_height`` (the cache's, else NaN).
     """
 
     def __init__(self, cache: dict, crop: tuple[int, int] | None = None, flip: bool = True,
@@ -230,6 +230,8 @@ class CropDataset(Dataset):
             sample["sources"] = frames[1:]
             sample["T_source_from_target"] = torch.stack(
                 [relative_pose(pose[0:1], pose[s:s + 1])[0] for s in range(1, pose.shape[0])])
+            heights = self.cache.get("camera_height")  # metres; NaN: unknown (the engine's poses are metric)
+            sample["camera_height"] = heights[i] if heights is not None else torch.tensor(torch.nan)
         return _flipped(sample) if flip else sample
 
 

@@ -7,7 +7,8 @@
 * OB labels may be NaN (real sources: unknown pixels, or a whole sample trained depth only);
   such pixels and samples are left out of the OB terms.
 * self-supervised: the depth term is the photometric loss on the sequence frames with exact
-  poses (mixture or single-depth form), OBs keep their BCE on the rendered labels.
+  poses (mixture or single-depth form), OBs keep their BCE on the rendered labels; samples with a
+  known camera height add ``losses.camera_height`` (metric scale for video without /tf).
 
 The network predicts *canonical* inverse depth (``modot_ros.model.canonical``): GT depth is
 converted to canonical depth with the crop's fx before the supervised losses, and predicted
@@ -22,6 +23,7 @@ from modot_ros.config import ModelConfig
 from modot_ros.model.canonical import canonical_scale, to_canonical_depth
 from modot_ros.model.network import NetworkOutput
 from training.losses.boundary import balanced_bce_loss, obdcl_loss
+from training.losses.camera_height import camera_height_loss
 from training.losses.config import LossConfig
 from training.losses.depth import silog_loss
 from training.losses.mixture import assigned_mixture_loss, mixture_nll_loss
@@ -69,7 +71,12 @@ def _photometric(params: torch.Tensor, batch: dict, model: ModelConfig,
                                                poses, loss.photometric)
     logged = {f"photo_{k}": torch.as_tensor(v).detach() for k, v in terms.items()
               if k in ("photo", "sigma", "alpha", "smooth", "automask_keep")}
-    return loss.depth_weight * value, logged
+    total = loss.depth_weight * value
+    if "camera_height" in batch and loss.camera_height_weight > 0:
+        depth = predicted_depth(params, batch["rgb"].shape[-2:]) / inv_scale
+        height, height_terms = camera_height_loss(depth, batch["K"].float(), batch["camera_height"].float())
+        total, logged = total + loss.camera_height_weight * height, logged | height_terms
+    return total, logged
 
 
 def predicted_depth(params: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -44,6 +44,8 @@ class LossConfig:
     edge_window: window (px, odd) in which a pixel's near and far surfaces are looked up.
     edge_jump: depth ratio between 4-neighbours that marks a depth edge for the assignment.
     photometric: options of the self-supervised mixture photometric loss.
+    camera_height_weight: weight of |log(h_est / h_known)| on samples of bag sources with a
+        ``camera_height_m`` (``losses.camera_height``): metric scale for video without /tf.
 
     """
 
@@ -65,6 +67,7 @@ class LossConfig:
     edge_window: int = 5
     edge_jump: float = 1.1
     photometric: PhotometricConfig = PhotometricConfig()
+    camera_height_weight: float = 0.1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.variance_focus <= 1.0:
@@ -76,5 +79,7 @@ class LossConfig:
         if self.edge_window < 3 or self.edge_window % 2 == 0 or self.edge_jump <= 1.0:
             raise LossInputError(f"edge_window={self.edge_window} must be odd >= 3 and "
                                  f"edge_jump={self.edge_jump} > 1")
+        if self.camera_height_weight < 0:
+            raise LossInputError(f"camera_height_weight={self.camera_height_weight} must be >= 0")
         if any(w < 0 for w in self.side_weights) or not self.side_weights:
             raise LossInputError(f"side_weights={self.side_weights} must be non-empty and >= 0")
