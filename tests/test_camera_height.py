@@ -118,12 +118,13 @@ def test_training_with_a_known_camera_height_moves_the_depth_scale_toward_it(tmp
                                 "crop_height": 96, "crop_width": 128, "batch_size": 2, "val_images": 1},
                           run={"supervision": "self_supervised"}, optim={"amp": False, "lr": 1e-3},
                           schedule={"max_steps": 10, "checkpoint_every": 1000, "log_every": 1})
-    assert train_main(["--config", str(config), "--output", str(tmp_path / "run"), "--init", str(tmp_path / "init.pt")]) == 0
-    final = load_checkpoint(tmp_path / "run" / "final.pt")
+    run = tmp_path / "run"
+    assert train_main(["--config", str(config), "--output", str(run), "--init", str(tmp_path / "init.pt")]) == 0
+    final = load_checkpoint(run / "final.pt")
     load_state_strict(model, final.state_dict, "final.pt")
     after = _height_ratio(model, model_config, video)
     # 1.77 -> 1.17 at the default weight; the same run without the term drifts only to 1.60
     assert before > 1.6 and abs(after - 1) < 0.3, (before, after)
-    rows = list(csv.DictReader(open(tmp_path / "run" / "train.csv")))
+    rows = list(csv.DictReader(open(run / "train.csv")))
     assert float(rows[-1]["height_images_total"]) + float(rows[-1]["height_skipped_total"]) == 10 * 2
     assert final.data["camera_height_images"]["used"] == int(float(rows[-1]["height_images_total"]))

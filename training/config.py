@@ -85,13 +85,13 @@ class SourceConfig:
             raise ConfigError(f"{where}: {', '.join(video)} apply to self-supervised bag sources only")
         if self.tf_tolerance_s < 0 or self.min_motion_m < 0 or self.camera_height_m < 0:
             raise ConfigError(f"{where}: tf_tolerance_s, min_motion_m and camera_height_m must be >= 0")
+        if self.kind == "synthetic" and self.ob in ("from_depth", "none"):
+            raise ConfigError(f"{where}: the engine's exact OB labels are always used")
 
     def video_keys_set(self) -> list[str]:
         """The self-supervised video keys this entry sets to other than their defaults."""
         defaults = {f.name: f.default for f in dataclasses.fields(self)}
         return [k for k in _VIDEO_KEYS if getattr(self, k) != defaults[k]]
-        if self.kind == "synthetic" and self.ob in ("from_depth", "none"):
-            raise ConfigError(f"{where}: the engine's exact OB labels are always used")
 
     @property
     def edge_rule(self) -> DepthEdgeRule:
