@@ -68,6 +68,11 @@ COLUMNS = ("variant", "seed", "steps", "abs_rel", "abs_rel_med", "rmse", "delta1
            "dbe_comp", "si_boundary_f1", "flying_rate", "flying_rate_mean_readout", "bimodality")
 
 
+PLOTTED = (("abs_rel", "AbsRel (lower is better)"), ("ods", "ODS (higher)"),
+           ("dbe_comp", "ε_comp px (lower)"), ("flying_rate", "flying pixels (lower)"),
+           ("si_boundary_f1", "boundary F1, Depth Pro (higher)"))
+
+
 def slug(name: str, seed: int = 0) -> str:
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_") + f"_s{seed}"
 
@@ -154,7 +159,8 @@ def write_report(output: Path, rows: list[dict], baselines: list[dict], setup: d
     runs = report.write_markdown_table(baselines + rows, output / "runs.md", columns=COLUMNS)
     verdicts = report.write_markdown_table(claims, output / "claims.md",
                                            columns=("claim", "metric", "claimed better", "other", "verdict"))
-    text = f"## Runs\n\n{runs}\n\n## Paper claims\n\n{verdicts}\n"
+    report.plot_dots(output / "ablation.png", baselines + rows, PLOTTED)
+    text = f"## Runs\n\n{runs}\n\n## Paper claims\n\n{verdicts}\n\n![runs](ablation.png)\n"
     (output / "ablation.md").write_text(text)
     return text
 
@@ -169,7 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=2, help="trainings at a time")
     parser.add_argument("--n-test", type=int, default=32, help="test-split frames to score")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), help="subset to run")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite ablation.md / .png from OUTPUT/ablation.json without training or scoring")
     args = parser.parse_args(argv)
+    if args.report_only:
+        saved = json.loads((Path(args.output) / "ablation.json").read_text())
+        print(write_report(Path(args.output), saved["rows"], saved["baselines"], saved["setup"]))
+        return 0
     unknown = sorted(set(args.variants) - set(VARIANTS))
     if unknown:
         parser.error(f"unknown variants {unknown}; allowed: {list(VARIANTS)}")

@@ -150,6 +150,24 @@ def plot_series(path: str | Path, series: Mapping[str, np.ndarray], x: np.ndarra
     return _save(fig, path)
 
 
+def plot_dots(path: str | Path, rows: Sequence[Mapping[str, object]], metrics: Sequence[tuple[str, str]],
+              group: str = "variant") -> Path:
+    """One panel per ``(key, title)`` metric: a dot per row (e.g. per seed), rows grouped by ``group``."""
+    names = list(dict.fromkeys(str(r[group]) for r in rows))
+    fig = Figure(figsize=(3.2 * len(metrics), 0.45 * len(names) + 1.2), dpi=_DPI)
+    for i, (key, title) in enumerate(metrics):
+        ax = fig.add_subplot(1, len(metrics), i + 1)
+        for y, name in enumerate(names):
+            values = [float(r[key]) for r in rows if str(r[group]) == name and r.get(key) is not None]
+            ax.plot(values, [y] * len(values), "o", ms=5, alpha=0.8)
+        ax.set_yticks(range(len(names)), names if i == 0 else [""] * len(names), fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def plot_error_vs_distance(path: str | Path, curves: Mapping[str, Mapping[str, np.ndarray]],
                            ylabel: str = "AbsRel") -> Path:
     """Error per GT-distance bin, from ``abs_rel_by_distance`` dicts (label -> dict)."""
