@@ -43,11 +43,12 @@ VARIANTS: dict[str, list[str]] = {
     "joint (no CASM, no OBDCL)": ["model.variant=joint", "loss.obdcl_weight=0"],
     "MoDOT + mixture, self-supervised depth": ["run.supervision=self_supervised"],
 }
-SEEDED = (RECIPE, "depth only (mixture)", "OB only", "MoDOT + regression")
+SEEDED = (RECIPE, "depth only (mixture)", "OB only", "MoDOT + regression", "joint (no CASM, no OBDCL)")
 # (variant, seed) in the order --parallel 2 starts them: each comparison's two sides run together
 RUN_ORDER = ((RECIPE, 0), ("depth only (mixture)", 0), (RECIPE, 1), ("depth only (mixture)", 1),
              ("OB only", 0), ("MoDOT + regression", 0), ("OB only", 1), ("MoDOT + regression", 1),
-             ("joint (no CASM, no OBDCL)", 0), ("MoDOT + mixture, self-supervised depth", 0))
+             ("joint (no CASM, no OBDCL)", 0), ("MoDOT + mixture, self-supervised depth", 0),
+             ("joint (no CASM, no OBDCL)", 1), (RECIPE, 2))
 # (claim, variant claimed better, the other, metric, lower is better)
 CLAIMS = (
     ("MoDOT: joint training gives better depth than single-task depth", RECIPE,
