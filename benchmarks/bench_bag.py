@@ -77,7 +77,7 @@ def offline_eval_realtime(quick: bool) -> list[dict]:
     counts = (2, 4) if quick else (4, 16)
     frames = engine_frames(8)
     settings = [(f"defaults (torch, {os.cpu_count()} OB jobs)", dict(use_gt=True)),
-                ("1 OB job (before --jobs)", dict(use_gt=True, jobs=1)),
+                ("1 OB job", dict(use_gt=True, jobs=1)),
                 ("onnxruntime", dict(use_gt=True, backend="onnxruntime")),
                 ("no GT: outputs + output bag", dict(use_gt=False))]
     rows = []

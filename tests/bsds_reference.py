@@ -5,8 +5,15 @@ and unchanged since the metric's numbers were first reported.
 """
 import numpy as np
 
-from modot_ros.evaluation.boundary_bsds import _matching_size
+from modot_ros.evaluation.boundary_bsds import _flow
 from modot_ros.evaluation.thinning import _LUT_FIRST, _LUT_SECOND
+
+
+def _matching_size(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndarray,
+                   n_pred: int, n_gt: int) -> int:
+    """Maximum matching size of the selected pairs: one unit-capacity max flow over all of them."""
+    result = _flow(pair_pred, pair_gt, selected, n_pred, n_gt)
+    return 0 if result is None else int(result.flow_value)
 
 
 def reference_thin(mask: np.ndarray) -> np.ndarray:

@@ -117,13 +117,6 @@ def _flow(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndarray, n_pr
     return maximum_flow(graph, 0, sink, method="dinic")
 
 
-def _matching_size(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndarray,
-                   n_pred: int, n_gt: int) -> int:
-    """Maximum matching size of the selected pairs, as a unit-capacity max flow."""
-    result = _flow(pair_pred, pair_gt, selected, n_pred, n_gt)
-    return 0 if result is None else int(result.flow_value)
-
-
 def _matched_per_component(pair_pred: np.ndarray, pair_gt: np.ndarray, selected: np.ndarray, n_gt: int,
                            component: np.ndarray, n_components: int) -> np.ndarray:
     """Maximum matching size within each connected component of the pair graph, (n_components,)."""
