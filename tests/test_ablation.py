@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from training.ablation import CLAIMS, RECIPE, RUN_ORDER, SEEDED, VARIANTS, _command, claim_rows, verdict
+from training.ablation import (CLAIMS, RECIPE, RUN_ORDER, SEEDED, VARIANTS, _command, claim_rows, selected_runs,
+                               verdict)
 from training.config import load_config
 from training.train import parse_overrides
 
@@ -23,6 +24,13 @@ def test_paired_runs_start_together():
     # single-task depth, so a shared CPU slows both sides of that comparison alike
     pairs = [frozenset(n for n, _ in RUN_ORDER[i:i + 2]) for i in range(0, len(RUN_ORDER), 2)]
     assert pairs[0] == pairs[1] == {RECIPE, "depth only (mixture)"}
+
+
+def test_selected_runs_keep_the_pairing_order_and_filter_seeds():
+    joint = "joint (no CASM, no OBDCL)"
+    assert selected_runs([joint, RECIPE], [0]) == [(RECIPE, 0), (joint, 0)]
+    assert selected_runs([joint]) == [(joint, 0), (joint, 1)]
+    assert selected_runs([RECIPE], [7]) == []
 
 
 @pytest.mark.parametrize("better, other, lower, expected", [

@@ -84,6 +84,11 @@ def _command(name: str, seed: int, output: Path, budget: dict[str, float]) -> li
             *[f"schedule.{k}={v}" for k, v in budget.items()], *VARIANTS[name]]
 
 
+def selected_runs(variants: list[str], seeds: list[int] | None = None) -> list[tuple[str, int]]:
+    """The (variant, seed) runs of ``variants`` (only ``seeds`` when given), in ``RUN_ORDER``."""
+    return [run for run in RUN_ORDER if run[0] in variants and (seeds is None or run[1] in seeds)]
+
+
 def train_all(runs: list[tuple[str, int]], output: Path, budget: dict[str, float], parallel: int) -> None:
     """Run the trainings, ``parallel`` at a time (each one torch thread), in the given order."""
     pending, running = list(runs), []
@@ -176,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=2, help="trainings at a time")
     parser.add_argument("--n-test", type=int, default=32, help="test-split frames to score")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), help="subset to run")
+    parser.add_argument("--seeds", nargs="*", type=int, help="only these seeds of the chosen variants")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite ablation.md / .png from OUTPUT/ablation.json without training or scoring")
     args = parser.parse_args(argv)
@@ -194,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_cache(data.val_cache, "val", 24, ())
     budget = ({"max_steps": args.budget_steps, "time_budget_minutes": 0} if args.budget_steps
               else {"time_budget_minutes": args.budget_minutes})
-    runs = [run for run in RUN_ORDER if run[0] in args.variants]
+    runs = selected_runs(args.variants, args.seeds)
     train_all(runs, output, budget, args.parallel)
     frames = split_frames("test", args.n_test)
     rows = score_all(runs, output, frames)
