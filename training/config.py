@@ -137,6 +137,18 @@ class OptimConfig:
     weight_decay: float = _f(0.0, "AdamW weight decay (0: plain Adam).")
     grad_clip: float = _f(100.0, "Gradient-norm clip (<= 0: off).")
     amp: bool = _f(True, "fp16 autocast + GradScaler on CUDA (ignored on CPU).")
+    encoder_lr_scale: float = _f(1.0, "The ImageNet encoder's LR as a fraction of the scheduled LR "
+                                      "(0: frozen for the whole run); keeps the pretrained features "
+                                      "(training/encoder_preservation.py).")
+    encoder_frozen_steps: int = _f(0, "Encoder frozen (no gradients, BatchNorm statistics kept) "
+                                      "until this step: decoder and heads train first (LP-FT). "
+                                      "Counted like schedule.max_steps: a run from --init continues "
+                                      "its checkpoint's step count.")
+
+    def __post_init__(self) -> None:
+        if not self.encoder_lr_scale >= 0 or self.encoder_frozen_steps < 0:  # NaN fails >= too
+            raise ConfigError(f"optim.encoder_lr_scale={self.encoder_lr_scale} and "
+                              f"optim.encoder_frozen_steps={self.encoder_frozen_steps} must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -149,6 +161,10 @@ class ScheduleConfig:
     val_every: int = _f(200, "Validate every N steps (0: only at the end).")
     checkpoint_every: int = _f(50, "Write the resumable checkpoint every N steps.")
     log_every: int = _f(10, "Append a CSV log row every N steps.")
+    init_lr: str = _f("checkpoint", "A new leg (--init): continue the LR decay from the checkpoint's "
+                                    "last LR (checkpoint), or restart it at optim.lr and decay to "
+                                    "optim.lr x lr_end_ratio over this leg (config; for fine-tuning "
+                                    "legs that must move the weights).", ("checkpoint", "config"))
 
 
 @dataclass(frozen=True)
@@ -177,6 +193,44 @@ class PoseConfig:
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """Training-time augmentations against the synthetic-to-real gap (training/data/augment.py).
+
+    All off by default, so configs and checkpoints written before this group train as they did.
+    """
+
+    greyscale_prob: float = _f(0.0, "Share of images turned grey (all three channels equal), as a mono "
+                                    "camera's driver (e.g. OAK-D) sends them.", range=(0.0, 1.0))
+    color_jitter: float = _f(0.0, "Brightness, contrast and saturation factors drawn in [1-s, 1+s] "
+                                  "per image (0: off).", range=(0.0, 0.9))
+    gamma_jitter: float = _f(0.0, "Gamma drawn log-uniformly in [1/(1+g), 1+g] per image (0: off).",
+                             range=(0.0, 1.0))
+    blur_prob: float = _f(0.0, "Share of images blurred by a Gaussian (defocus, motion, cheap lenses).",
+                          range=(0.0, 1.0))
+    blur_max_sigma: float = _f(1.0, "Largest blur sigma, px (drawn uniformly from 0.2 up to it).",
+                               range=(0.2, 3.0))
+    noise_std: float = _f(0.0, "Additive Gaussian sensor noise: std drawn in [0, noise_std] per image, "
+                               "in units of full scale (0: off).", range=(0.0, 0.2))
+    randconv_prob: float = _f(0.0, "Share of images passed through a random 3x3 or 5x5 convolution "
+                                   "mixed with the original (RandConv, Xu et al., ICLR 2021).",
+                              range=(0.0, 1.0))
+    roll_deg: float = _f(0.0, "Camera roll about the optical axis drawn in [-roll_deg, roll_deg]; "
+                              "supervised batches only (0: off).", range=(0.0, 45.0))
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            (low, high), value = f.metadata["range"], getattr(self, f.name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not (number and low <= value <= high):  # NaN fails the comparison too
+                raise ConfigError(f"augment.{f.name}={value!r} must be a number in [{low}, {high}]")
+
+    @property
+    def active(self) -> bool:
+        """Whether any augmentation changes a batch."""
+        return any(getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "blur_max_sigma")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run needs; stored in every checkpoint."""
 
@@ -187,9 +241,11 @@ class TrainConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     run: RunConfig = field(default_factory=RunConfig)
     pose: PoseConfig = field(default_factory=PoseConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         _check_choices(self.run)
+        _check_choices(self.schedule)
         for name in ("crop_height", "crop_width"):
             if getattr(self.data, name) % 16 or getattr(self.data, name) <= 0:
                 raise ConfigError(f"data.{name}={getattr(self.data, name)} must be a positive "
@@ -197,6 +253,8 @@ class TrainConfig:
         if self.run.supervision == "self_supervised" and not self.model.predicts_depth:
             raise ConfigError("run.supervision=self_supervised needs a depth variant, "
                               f"got model.variant={self.model.variant}")
+        if self.run.supervision == "self_supervised" and self.loss.gradient_weight > 0:
+            raise ConfigError("loss.gradient_weight needs GT depth: run.supervision=supervised")
         stills = [s.kind for s in self.data.sources if s.kind not in ("synthetic", "bag")]
         if stills and self.run.supervision == "self_supervised":
             raise ConfigError(f"data.sources of kind {stills[0]} train supervised only (single frames; "
@@ -268,7 +326,7 @@ def _from_plain(cls: type, values: dict[str, Any], where: str) -> Any:
 
 
 _GROUPS = {"model": ModelConfig, "data": DataConfig, "optim": OptimConfig, "loss": LossConfig,
-           "schedule": ScheduleConfig, "run": RunConfig, "pose": PoseConfig}
+           "schedule": ScheduleConfig, "run": RunConfig, "pose": PoseConfig, "augment": AugmentConfig}
 
 
 def config_from_dict(values: dict[str, Any]) -> TrainConfig:

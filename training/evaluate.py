@@ -4,7 +4,10 @@
         --n 64 --output build/eval/lite0 [--baselines constant,shipped] [--compare OTHER.pt]
     python -m training.evaluate --checkpoint RUN/final.pt --source bag:BAG --n 200 --output DIR
 
-``--source KIND:PATH`` scores real frames (folder, bag, nyu_mat; ``data.sources``) instead.
+``--source KIND:PATH`` scores real frames (folder, bag, nyu_mat; ``data.sources``) instead. On
+real frames (a source or ``--split middlebury``) it also writes the real-frame report
+(``training.real_frames_report``: metric and scale-aligned errors per frame beside the constant
+and row-prior baselines, paired bootstrap intervals, the row-prior crop test).
 
 Predictions go through ``DepthBoundaryEstimator`` (the runtime contract: uint8 RGB + intrinsics
 in, metric depth at input resolution out), so these numbers are what the node would produce.
@@ -39,7 +42,7 @@ from modot_ros.inference import DepthBoundaryEstimator, Prediction
 from modot_ros.model.canonical import network_focal
 from training.data.frames import DataError, cache_frames, ensure_cache, load_cache
 from training.data.middlebury import motorcycle_frame
-from training.data.sources import evaluation_frames
+from training.real_frames_report import load_models, real_frames, write_report
 
 BASELINES = ("constant", "shipped")
 
@@ -244,10 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     torch.set_num_threads(1)
     baselines = tuple(b for b in args.baselines.split(",") if b and b != "none")
-    if args.source:
-        kind, _, path = args.source.partition(":")
+    real = args.source or ("middlebury" if args.split == "middlebury" else None)
+    if real:
         try:
-            frames = evaluation_frames(kind, path, args.n)
+            frames, names = real_frames(real, args.n)
         except DataError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -259,7 +262,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:
         plot_run(args.run, Path(args.output) / "training_curves.png")
     print((Path(args.output) / "metrics.md").read_text())
+    if real:
+        print(write_report(frames, names, load_models(_real_report_models(args, baselines)), args.output))
     return 0
+
+
+def _real_report_models(args: argparse.Namespace, baselines: tuple[str, ...]) -> list[str]:
+    """``load_models`` specs of the real-frame report: shipped, --compare, the checkpoint."""
+    shipped = Path(args.checkpoint).resolve() == default_weights_path().resolve()
+    specs = ["shipped"] if "shipped" in baselines and not shipped else []
+    specs += [f"{args.compare_label}={args.compare}"] if args.compare else []
+    return specs + [f"{args.label}={args.checkpoint}"]
 
 
 if __name__ == "__main__":

@@ -26,9 +26,12 @@ from modot_ros.config import ConfigError
 from modot_ros.inference import resolve_device
 from modot_ros.model.network import DepthBoundaryNet
 from training.config import TrainConfig, config_from_dict, save_config
+from training.data.augment import augment_batch
 from training.data.frames import (CropDataset, RenderDataset, StepBatchSampler, ensure_cache,
                                   load_cache)
 from training.data.sources import MixedDataset, real_source
+from training.encoder_preservation import (encoder_frozen, fit_saved_groups, param_groups,
+                                           set_encoder_frozen)
 from training.losses.compose import compose_loss
 from training.pose_net import PoseNet, fill_unknown_poses
 from training.trainer_state import ResumeError, RunLog, load_state, remove_stale_temps, save_state
@@ -101,9 +104,10 @@ def build_pose_net(config: TrainConfig, described: dict, device: torch.device) -
     return PoseNet(config.pose).to(device).train()
 
 
-def _optimizer(modules: list, config: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for m in modules if m is not None for p in m.parameters()]
-    return torch.optim.AdamW(params, lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+def _optimizer(model: DepthBoundaryNet, others: list, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW over [encoder, the rest]; each group's ``lr_scale`` multiplies the scheduled LR."""
+    groups = param_groups(model, others, config.optim)
+    return torch.optim.AdamW(groups, lr=config.optim.lr, weight_decay=config.optim.weight_decay)
 
 
 def _loader(config: TrainConfig, dataset, start: int, d: Dist) -> DataLoader:
@@ -179,9 +183,10 @@ def train_step(model, batch: dict, optimizer, scaler, config: TrainConfig, step:
     """
     amp = config.optim.amp and device.type == "cuda"
     joint = step >= config.loss.ob_start_step  # depth first, then the OB branch joins
+    raw = model.module if isinstance(model, DistributedDataParallel) else model
+    set_encoder_frozen(raw, encoder_frozen(config.optim, step))  # validation may have reset it
     with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
         out = model(batch["rgb"], with_boundary=joint)
-    raw = model.module if isinstance(model, DistributedDataParallel) else model
     batch = fill_unknown_poses(batch, pose_net)
     loss, terms = compose_loss(out, batch, raw.config, config.loss, config.run.supervision, step)
     optimizer.zero_grad(set_to_none=True)
@@ -235,7 +240,7 @@ def _resume(output: Path, config: TrainConfig, model, optimizer, scaler, pose_ne
                           "use another --output or the same data.sources")
     if pose_net is not None:
         pose_net.load_state_dict(state["pose_net"])
-    optimizer.load_state_dict(state["optimizer"])
+    optimizer.load_state_dict(fit_saved_groups(state["optimizer"], optimizer))
     if state["scaler"]:
         scaler.load_state_dict(state["scaler"])
     torch.set_rng_state(state["torch_rng"])
@@ -273,8 +278,9 @@ def _init_from(path: str | Path, config: TrainConfig, model) -> Progress:
     stats = checkpoint.training_config.get("run_stats", {})
     run = Progress(int(stats.get("steps", 0)), float(stats.get("train_seconds", 0.0)), None,
                    list(stats.get("legs", [])))
-    if "lr" in stats:
-        run.anchor = (progress(config, run.step, run.elapsed), float(stats["lr"]))
+    if "lr" in stats or config.schedule.init_lr == "config":
+        lr = config.optim.lr if config.schedule.init_lr == "config" else float(stats["lr"])
+        run.anchor = (progress(config, run.step, run.elapsed), lr)
     return run
 
 
@@ -282,7 +288,7 @@ def _setup(config: TrainConfig, d: Dist, output: Path, resume: bool, init, descr
     """(model, pose network or None, optimiser, scaler, progress), resumed or from ``init``."""
     model = build_model(config, d.device)
     pose_net = build_pose_net(config, described, d.device)
-    optimizer = _optimizer([model, pose_net], config)
+    optimizer = _optimizer(model, [pose_net], config)
     scaler = torch.amp.GradScaler(d.device.type,
                                   enabled=config.optim.amp and d.device.type == "cuda")
     run = _resume(output, config, model, optimizer, scaler, pose_net) if resume else Progress()
@@ -296,8 +302,10 @@ def _distributed(model, pose_net, config: TrainConfig, d: Dist) -> tuple:
     """DDP wrappers of the trained modules (the modules themselves in a single process)."""
     if d.world == 1:
         return model, pose_net
-    # The OB head sits idle during the depth-first phase: DDP must tolerate unused parameters.
-    net = DistributedDataParallel(model, find_unused_parameters=config.loss.ob_start_step > 0)
+    # The OB head sits idle during the depth-first phase, a frozen encoder gives no gradients:
+    # DDP must tolerate unused parameters.
+    frozen = config.optim.encoder_lr_scale == 0 or config.optim.encoder_frozen_steps > 0
+    net = DistributedDataParallel(model, find_unused_parameters=config.loss.ob_start_step > 0 or frozen)
     # a batch may hold no pose-net sample at all (sources are mixed by weight)
     return net, DistributedDataParallel(pose_net, find_unused_parameters=True) if pose_net else None
 
@@ -327,8 +335,10 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
         started = time.perf_counter()
         lr = learning_rate(config, run.step, run.elapsed, run.anchor)
         for group in optimizer.param_groups:
-            group["lr"] = lr
-        terms = train_step(net, _to(batch, d.device), optimizer, scaler, config, run.step, d.device, poser)
+            group["lr"] = lr * group["lr_scale"]
+        # seeded by the step (and rank), so a resumed run augments as an unbroken one does
+        batch = augment_batch(_to(batch, d.device), config.augment, (config.run.seed, run.step, d.rank))
+        terms = train_step(net, batch, optimizer, scaler, config, run.step, d.device, poser)
         run.advance(time.perf_counter() - started)
         logs.after_step(run, terms, lr, model, val_ds)
         if run.step % config.schedule.checkpoint_every == 0 and d.main:

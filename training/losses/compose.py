@@ -4,6 +4,8 @@
   loss (near/far components, ``losses.assigned_mixture_loss``) or, for comparison, the plain NLL.
 * boundary (single task): class-balanced BCE on the side outputs and the final OB map.
 * joint / modot: both; OBDCL is added when ``loss.obdcl_weight > 0`` (the modot configs).
+* supervised depth, any head: ``loss.gradient_weight > 0`` adds multi-scale gradient matching
+  (``losses.gradient``) on the read-out depth, logged as ``depth_grad``.
 * OB labels may be NaN (real sources: unknown pixels, or a whole sample trained depth only);
   such pixels and samples are left out of the OB terms.
 * self-supervised: the depth term is the photometric loss on the sequence frames with exact
@@ -26,6 +28,7 @@ from training.losses.boundary import balanced_bce_loss, obdcl_loss
 from training.losses.camera_height import camera_height_loss
 from training.losses.config import LossConfig
 from training.losses.depth import silog_loss
+from training.losses.gradient import gradient_matching_loss
 from training.losses.mixture import assigned_mixture_loss, mixture_nll_loss
 from training.losses.photometric import multiscale_photometric_loss
 
@@ -42,6 +45,16 @@ def _depth_terms(params: torch.Tensor, batch: dict, model: ModelConfig, loss: Lo
     if supervision == "self_supervised":
         return _photometric(params, batch, model, loss)
     gt = to_canonical_depth(batch["depth"], batch["K"][:, 0, 0].float(), model.canonical_focal)
+    value, terms = _supervised(params, gt, loss)
+    if loss.gradient_weight > 0:
+        grad = gradient_matching_loss(predicted_depth(params, size), gt)
+        value, terms = value + loss.gradient_weight * grad, terms | {"depth_grad": grad.detach()}
+    return value, terms
+
+
+def _supervised(params: torch.Tensor, gt: torch.Tensor,
+                loss: LossConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The depth head's own supervised term against canonical GT depth."""
     if mixture.is_mixture(params) and loss.mixture_loss == "assigned":
         value, parts = assigned_mixture_loss(params, gt, loss.variance_focus, loss.readout_weight,
                                              loss.assignment_weight, loss.edge_window,

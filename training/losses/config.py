@@ -46,6 +46,9 @@ class LossConfig:
     photometric: options of the self-supervised mixture photometric loss.
     camera_height_weight: weight of |log(h_est / h_known)| on samples of bag sources with a
         ``camera_height_m`` (``losses.camera_height``): metric scale for video without /tf.
+    gradient_weight: weight of the multi-scale log-depth gradient matching term
+        (``losses.gradient``, MiDaS) on the depth the network reads out (the dominant component
+        of the mixture head); supervised runs only, logged as ``depth_grad``; 0: off.
 
     """
 
@@ -68,6 +71,7 @@ class LossConfig:
     edge_jump: float = 1.1
     photometric: PhotometricConfig = PhotometricConfig()
     camera_height_weight: float = 0.1
+    gradient_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.variance_focus <= 1.0:
@@ -81,5 +85,7 @@ class LossConfig:
                                  f"edge_jump={self.edge_jump} > 1")
         if self.camera_height_weight < 0:
             raise LossInputError(f"camera_height_weight={self.camera_height_weight} must be >= 0")
+        if not self.gradient_weight >= 0:  # NaN fails too
+            raise LossInputError(f"gradient_weight={self.gradient_weight} must be >= 0")
         if any(w < 0 for w in self.side_weights) or not self.side_weights:
             raise LossInputError(f"side_weights={self.side_weights} must be non-empty and >= 0")
