@@ -77,13 +77,24 @@ def test_crop_keeps_the_aspect_and_the_geometry():
     assert window[0].start == 0 and np.array_equal(bottom["depth"], frame["depth"][window])
 
 
-def test_crop_test_separates_a_row_prior_from_a_content_model():
-    """The crop change is ~0 for a model that reads content and large for the row prior."""
+def test_diagnostics_separate_a_row_prior_from_a_content_model():
+    """A content model keeps its error under crops; the row prior's row share is 1, the content model's is not."""
     frames = _content_frames()
     summary = RealFramesReport(frames, {"content": ContentModel()}).run().summary()
-    assert summary["content"]["crop_change"] < 1e-6 and summary["content"]["abs_rel_aligned"] < 1e-6
-    assert summary["row prior"]["crop_change"] > 0.02
+    assert summary["content"]["abs_rel_aligned"] < 1e-6
+    assert summary["row prior"]["row_share"] == pytest.approx(1.0)
+    assert summary["content"]["row_share"] == pytest.approx(summary["content"]["gt_row_share"], abs=1e-6)
+    assert summary["content"]["row_share"] < 0.9
     assert np.isnan(summary["constant"]["abs_rel"]) and summary["constant"]["abs_rel_aligned"] > 0.1
+
+
+def test_crop_ratio_exposes_a_prior_that_needs_the_rows():
+    """On depth that depends on rows only, a row prior fitted to full frames fails the crop test."""
+    rows = np.linspace(5.0, 1.0, H)[:, None].repeat(W, axis=1) ** 2
+    frames = [_frame(rows * (1 + 0.05 * i)) for i in range(2)]
+    frames[0]["depth"][0, 0] = 30.0  # one outlier keeps the uncropped error above 0
+    summary = RealFramesReport(frames, {}).run().summary()
+    assert summary["row prior"]["crop_ratio"] > 1.5
 
 
 def test_report_files_and_folder_source(tmp_path):
