@@ -55,3 +55,24 @@ def test_claim_rows_read_each_side_per_seed():
     joint_depth = claims[CLAIMS[0][0]]
     assert joint_depth["claimed better"] == "0.200 / 0.210" and joint_depth["verdict"].startswith("confirmed")
     assert claims[CLAIMS[1][0]]["verdict"] == "not measured"  # no OB-only runs in these rows
+
+
+def test_real_report_scores_every_run_against_the_first(tmp_path, monkeypatch):
+    """--real: one report per source, each run a column, bootstrapped against the first run."""
+    import json
+
+    import training.ablation as ablation
+    from tests.data_cases import write_folder
+    from tests.test_real_frames_report import ContentModel
+
+    folder = write_folder(tmp_path / "folder", n=2, height=48, width=64)
+    seen = []
+    monkeypatch.setattr(ablation, "load_models",
+                        lambda specs: seen.extend(specs) or {s.split("=")[0]: ContentModel() for s in specs})
+    runs = [(ablation.RECIPE, 0), ("joint (no CASM, no OBDCL)", 0)]
+    text = ablation.real_report(f"folder:{folder}", runs, tmp_path / "abl", tmp_path / "abl" / "real_0")
+    first, second = (ablation.slug(*run) for run in runs)
+    assert seen[0] == f"{first}={tmp_path / 'abl' / first / 'final.pt'}" and second in text
+    report = json.loads((tmp_path / "abl" / "real_0" / "real_frames.json").read_text())
+    pairs = [(b["a"], b["b"]) for b in report["bootstrap"]]
+    assert (second, first) in pairs

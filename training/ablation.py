@@ -1,7 +1,8 @@
 """Ablation study: every variant trained for the same wall-clock budget, scored on the test split.
 
     python -m training.ablation --budget-minutes 15 --output build/ablation_recipe [--parallel 2]
-    python -m training.ablation --budget-steps 200 --output build/ablation_steps
+    python -m training.ablation --budget-steps 200 --output build/ablation_steps \
+        [--real folder:../shared/data/real_indoor_dev middlebury]
 
 Variants are overrides on ``training/configs/ablation_base.yaml`` (the shipped recipe at a short
 budget): the recipe itself (MoDOT: CASM + OBDCL, assigned mixture head), single-task depth,
@@ -32,6 +33,8 @@ from modot_ros.checkpoint import load_checkpoint
 from training.config import load_config
 from training.evaluate import baseline_scorers, evaluate_checkpoint, split_frames
 from training.data.frames import ensure_cache
+from training.real_frames_report import load_models, real_frames
+from training.real_frames_report import write_report as write_real_report
 
 BASE = "training/configs/ablation_base.yaml"
 RECIPE = "MoDOT + mixture (recipe)"
@@ -182,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-test", type=int, default=32, help="test-split frames to score")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), help="subset to run")
     parser.add_argument("--seeds", nargs="*", type=int, help="only these seeds of the chosen variants")
+    parser.add_argument("--real", nargs="*", default=[], metavar="SOURCE",
+                        help="also score every run on real frames (training.real_frames_report): "
+                             "middlebury or folder:DIR; reports in OUTPUT/real_<n>/")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite ablation.md / .png from OUTPUT/ablation.json without training or scoring")
     args = parser.parse_args(argv)
@@ -209,7 +215,16 @@ def main(argv: list[str] | None = None) -> int:
              "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
              "torch_threads_per_run": 1}
     print(write_report(output, rows, baselines, setup))
+    for i, source in enumerate(args.real):
+        print(real_report(source, runs, output, output / f"real_{i}"))
     return 0
+
+
+def real_report(source: str, runs: list[tuple[str, int]], output: Path, report_dir: Path) -> str:
+    """The real-frame report of every run, each against the first run (``training.real_frames_report``)."""
+    frames, names = real_frames(source)
+    models = load_models([f"{slug(*run)}={output / slug(*run) / 'final.pt'}" for run in runs])
+    return write_real_report(frames, names, models, report_dir, reference=slug(*runs[0]))
 
 
 if __name__ == "__main__":
