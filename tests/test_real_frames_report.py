@@ -57,6 +57,13 @@ def test_bootstrap_ranks_a_model_better_on_every_frame():
     assert paired_bootstrap(np.array([0.1]), np.array([0.2])).verdict.startswith("one frame")
 
 
+def test_bootstrap_calls_a_difference_below_the_noise_floor_undecided():
+    """Four frames that all differ by 0.005 exclude 0, but the GT cannot resolve 0.005."""
+    a, b = np.array([0.200, 0.150, 0.300, 0.250]), np.array([0.205, 0.155, 0.305, 0.255])
+    assert paired_bootstrap(a, b).verdict.startswith("A lower")
+    assert "noise" in paired_bootstrap(a, b, noise_floor=0.02).verdict
+
+
 def test_row_prior_reproduces_row_only_depth():
     """On depth that depends on the row alone, the row prior is exact after median alignment."""
     frames = _row_frames()

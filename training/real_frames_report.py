@@ -46,6 +46,9 @@ from training.data.frames import DataError
 CROP_FRACTION = 0.25
 ROW_BINS = 48
 CROP_PASS_RATIO = 1.10
+# real_indoor_dev's README: a ±0.25 px disparity error is ±1-4 % depth, so aligned AbsRel
+# differences below ~0.02 are within its ground truth's own noise
+NOISE_FLOOR = 0.02
 ERROR_KEYS = ("abs_rel", "delta1", "abs_rel_aligned", "delta1_aligned", "row_share", "gt_row_share")
 CROP_KEYS = ("crop_ratio",)
 
@@ -58,11 +61,14 @@ class Bootstrap:
     low: float
     high: float
     n_frames: int
+    noise_floor: float = 0.0
 
     @property
     def verdict(self) -> str:
         if self.n_frames < 2:
             return "one frame: no interval"
+        if abs(self.mean) < self.noise_floor:
+            return f"undecided (|mean| below the GT's noise, {self.noise_floor:g})"
         if self.high < 0:
             return "A lower (better)"
         if self.low > 0:
@@ -71,13 +77,18 @@ class Bootstrap:
 
 
 def paired_bootstrap(a: np.ndarray, b: np.ndarray, n: int = 10000, level: float = 0.95,
-                     seed: int = 0) -> Bootstrap:
-    """Percentile bootstrap of mean(a - b) resampling frames with replacement (a, b paired)."""
+                     seed: int = 0, noise_floor: float = 0.0) -> Bootstrap:
+    """Percentile bootstrap of mean(a - b) resampling frames with replacement (a, b paired).
+
+    With 4 frames whose differences share a sign the interval excludes 0 however small they are;
+    ``noise_floor`` is the smallest difference the ground truth can resolve (below it: undecided).
+    """
     diff = np.asarray(a, np.float64) - np.asarray(b, np.float64)
     rng = np.random.default_rng(seed)
     means = diff[rng.integers(0, diff.size, (n, diff.size))].mean(axis=1)
     tail = (1.0 - level) / 2 * 100
-    return Bootstrap(float(diff.mean()), *map(float, np.percentile(means, [tail, 100 - tail])), diff.size)
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return Bootstrap(float(diff.mean()), float(low), float(high), diff.size, noise_floor)
 
 
 def frame_errors(depth: np.ndarray, gt: np.ndarray, region: np.ndarray | None = None) -> dict[str, float]:
@@ -138,10 +149,10 @@ class RealFramesReport:
     """Errors of named depth sources on real frames; models are estimators, baselines arrays."""
 
     def __init__(self, frames: list[dict], models: dict[str, DepthBoundaryEstimator],
-                 reference: str | None = None) -> None:
+                 reference: str | None = None, noise_floor: float = NOISE_FLOOR) -> None:
         if not frames:
             raise DataError("no frames to score")
-        self.frames, self.models, self.reference = frames, models, reference
+        self.frames, self.models, self.reference, self.noise_floor = frames, models, reference, noise_floor
         self.profile = row_profile(frames)
         self.names = ["constant", "row prior", *models]
         self.rows: dict[str, list[dict[str, float]]] = {n: [] for n in self.names}
@@ -201,7 +212,8 @@ class RealFramesReport:
             pairs += [(m, self.reference) for m in models if m != self.reference]
         else:
             pairs += [(a, b) for i, a in enumerate(models) for b in models[i + 1:]]
-        return [(a, b, paired_bootstrap(self.aligned(a), self.aligned(b))) for a, b in pairs]
+        return [(a, b, paired_bootstrap(self.aligned(a), self.aligned(b), noise_floor=self.noise_floor))
+                for a, b in pairs]
 
     def markdown(self, names: list[str]) -> str:
         return "\n".join(_markdown_lines(self, names))
@@ -248,7 +260,8 @@ def _markdown_lines(rep: RealFramesReport, frame_names: list[str]):
                  for n in rep.names]
         yield f"| {Path(frame_name).stem} | " + " | ".join(cells) + " |"
     yield ""
-    yield "Paired bootstrap of aligned AbsRel, A minus B (95 % interval over frames):"
+    yield (f"Paired bootstrap of aligned AbsRel, A minus B (95 % interval over frames; differences below "
+           f"{rep.noise_floor:g} are inside the GT's noise):")
     yield ""
     yield "| A | B | mean A − B | interval | verdict |"
     yield "|---|---|---|---|---|"
@@ -271,11 +284,11 @@ def real_frames(source: str, n: int = 1000) -> tuple[list[dict], list[str]]:
 
 
 def write_report(frames: list[dict], names: list[str], models: dict[str, DepthBoundaryEstimator],
-                 output: str | Path, reference: str | None = None) -> str:
+                 output: str | Path, reference: str | None = None, noise_floor: float = NOISE_FLOOR) -> str:
     """Run the report, write real_frames.md / .json and the panels; return the markdown."""
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    rep = RealFramesReport(frames, models, reference).run()
+    rep = RealFramesReport(frames, models, reference, noise_floor).run()
     text = rep.markdown(names)
     (out / "real_frames.md").write_text(text + "\n")
     (out / "real_frames.json").write_text(json.dumps(
@@ -294,6 +307,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="runtime checkpoint to score (repeatable; 'shipped' = the packaged weights)")
     parser.add_argument("--reference", metavar="LABEL",
                         help="bootstrap every model against this one (default: every pair of models)")
+    parser.add_argument("--noise-floor", type=float, default=NOISE_FLOOR,
+                        help="aligned AbsRel difference the GT cannot resolve: smaller ones are undecided "
+                             "(default: real_indoor_dev's ~0.02)")
     parser.add_argument("--n", type=int, default=1000, help="at most this many frames")
     parser.add_argument("--output", required=True, help="report directory")
     return parser
@@ -322,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --reference {args.reference} is none of the models' labels: {', '.join(models)}",
               file=sys.stderr)
         return 2
-    print(write_report(frames, names, models, args.output, args.reference))
+    print(write_report(frames, names, models, args.output, args.reference, args.noise_floor))
     return 0
 
 
