@@ -13,25 +13,42 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from benchmarks.bench_bag import write_bench_bag
 from benchmarks.harness import benchmark, timeit
 from modot_ros.config import ModelConfig
 from modot_ros.model.network import DepthBoundaryNet
-from tests.data_cases import write_folder, write_nyu_mat  # the data tests' writers, at camera size
 from training.config import SourceConfig
+from training.data.folder import write_frame, write_intrinsics
+from training.data.nyu import write_labeled_mat
 from training.data.sources import real_source
 
 SIZE, CROP, BATCH = (240, 320), (128, 160), 8
 
 
+def _camera_frames(frames: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """640x480 (rgb, depth m) pairs: noise texture (PNG does not compress it away) over a depth ramp."""
+    rng = np.random.default_rng(0)
+    depth = np.broadcast_to(np.linspace(0.5, 6.0, 640, dtype=np.float32), (480, 640)).copy()
+    return [(rng.integers(0, 256, (480, 640, 3), np.uint8), depth + i) for i in range(frames)]
+
+
+def _folder(root: Path, frames: list, depth_format: str) -> Path:
+    for i, (rgb, depth) in enumerate(frames):
+        write_frame(root, f"{i:04d}", rgb, depth, depth_format=depth_format)
+    write_intrinsics(root, {"fx": 525.0, "fy": 525.0, "cx": 319.5, "cy": 239.5})
+    return root
+
+
 def _sources(root: Path, frames: int) -> dict[str, SourceConfig]:
     bag = write_bench_bag(root / "bag", frames)
-    return {"folder png mm": SourceConfig(kind="folder", path=str(write_folder(root / "png", frames, 480, 640))),
-            "folder npy m": SourceConfig(kind="folder", path=str(write_folder(root / "npy", frames, 480, 640,
-                                                                              "npy"))),
-            "nyu_mat": SourceConfig(kind="nyu_mat", path=str(write_nyu_mat(root / "nyu.mat", frames))),
+    camera = _camera_frames(frames)
+    nyu = write_labeled_mat(root / "nyu.mat", [rgb for rgb, _ in camera], [depth for _, depth in camera])
+    return {"folder png mm": SourceConfig(kind="folder", path=str(_folder(root / "png", camera, "png"))),
+            "folder npy m": SourceConfig(kind="folder", path=str(_folder(root / "npy", camera, "npy"))),
+            "nyu_mat": SourceConfig(kind="nyu_mat", path=str(nyu)),
             "bag 32FC1 + OB (in memory after start)": SourceConfig(kind="bag", path=str(bag))}
 
 

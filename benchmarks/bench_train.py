@@ -26,7 +26,6 @@ from torch.utils.data import DataLoader
 from benchmarks.harness import benchmark
 from modot_ros.checkpoint import default_weights_path, load_checkpoint, load_state_strict
 from modot_ros.model.network import DepthBoundaryNet
-from tests.train_cases import TINY_MODEL  # the training tests' tiny network, for --quick
 from training.config import TrainConfig, load_config
 from training.data.augment import augment_batch
 from training.data.frames import CropDataset, RenderDataset, StepBatchSampler, ensure_cache, load_cache
@@ -60,11 +59,16 @@ def _threads(n: int):
         torch.set_num_threads(before)
 
 
+# --quick: a tiny network on 48x64 frames, so the smoke run times the same code in seconds
+QUICK_MODEL = {"input_height": 48, "input_width": 64, "decoder_channels": [16, 16, 16, 16],
+               "canonical_focal": 50.0, "max_depth": 40.0, "pretrained_encoder": False}
+
+
 def _config(quick: bool, cache: Path, overrides: dict) -> TrainConfig:
-    """The recipe with ``overrides``; --quick: the tests' tiny network on 48x64 frames, batch 2."""
+    """The recipe with ``overrides``; --quick: QUICK_MODEL on 48x64 frames, batch 2."""
     base = {"data": {"train_cache": str(cache), "render_device": "cpu", "workers": 0}}
     if quick:
-        base = {"model": dict(TINY_MODEL, pretrained_encoder=False),
+        base = {"model": dict(QUICK_MODEL),
                 "data": base["data"] | {"crop_height": 48, "crop_width": 64, "batch_size": 2,
                                         "render_size": [48, 64]}}
     groups = {g: base.get(g, {}) | overrides.get(g, {}) for g in {*base, *overrides}}

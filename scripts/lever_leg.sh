@@ -6,7 +6,7 @@
 #   scripts/lever_leg.sh appear augment.greyscale_prob=0.5 augment.color_jitter=0.3 ...
 # Writes RUNS/lever_NAME/ (final.pt, train.csv); score with training.real_frames_report.
 # From the environment: CACHE (default build/cache/train2k_240x320.pt, 2,000 scenes, ~5 min to
-# render: README "Training"), VAL_CACHE (build/cache/val_240x320.pt), STEPS (600), RUNS (build/runs),
+# render: docs/training.md), VAL_CACHE (build/cache/val_240x320.pt), STEPS (600), RUNS (build/runs),
 # INIT (modot_ros/weights/modot_lite0.pt; entry 9 started from leg 3:
 # git show 9b9cae7:modot_ros/weights/modot_lite0.pt > build/leg3_lite0.pt).
 set -euo pipefail

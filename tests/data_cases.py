@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
-import yaml
 
-from modot_ros.depth_units import metres_to_millimetres
+from training.data.folder import write_frame, write_intrinsics
+from training.data.nyu import write_labeled_mat
 
 NEAR, FAR = 1.5, 3.0
 
@@ -25,25 +24,16 @@ def step_depth(height: int, width: int) -> np.ndarray:
 def write_folder(root: Path, n: int = 3, height: int = 96, width: int = 128, depth_format: str = "png",
                  labels: bool = False, intrinsics: dict | None = None) -> Path:
     """``n`` frames: rgb PNG, depth as 16-bit mm PNG or float-metre NPY, optional OB masks, intrinsics."""
-    for sub in ("rgb", "depth") + (("boundary",) if labels else ()):
-        (root / sub).mkdir(parents=True, exist_ok=True)
     depth = step_depth(height, width)
     depth[0, 0] = np.nan  # one invalid pixel: 0 mm in the PNG, NaN in the NPY
+    mask = np.zeros((height, width), bool)
+    mask[:, width // 2 - 1] = True
     for i in range(n):
         rgb = np.zeros((height, width, 3), np.uint8)
         rgb[..., 0] = 40 * i
         rgb[:, width // 2:, 1] = 200
-        cv2.imwrite(str(root / "rgb" / f"{i:04d}.png"), rgb[..., ::-1])
-        if depth_format == "png":
-            cv2.imwrite(str(root / "depth" / f"{i:04d}.png"), metres_to_millimetres(depth))
-        else:
-            np.save(root / "depth" / f"{i:04d}.npy", depth)
-        if labels:
-            mask = np.zeros((height, width), np.uint8)
-            mask[:, width // 2 - 1] = 255
-            cv2.imwrite(str(root / "boundary" / f"{i:04d}.png"), mask)
-    values = intrinsics or {"fx": 100.0, "fy": 100.0, "cx": (width - 1) / 2, "cy": (height - 1) / 2}
-    (root / "intrinsics.yaml").write_text(yaml.safe_dump(values))
+        write_frame(root, f"{i:04d}", rgb, depth, mask if labels else None, depth_format)
+    write_intrinsics(root, intrinsics or {"fx": 100.0, "fy": 100.0, "cx": (width - 1) / 2, "cy": (height - 1) / 2})
     return root
 
 
@@ -53,17 +43,13 @@ def write_nyu_mat(path: Path, n: int = 3) -> Path:
     Depth of frame i at image row r, column c is ``1 + i + c / 1000`` m (a ramp along columns, so
     a wrong transposition shows), zero (invalid) in the top-left pixel of the crop.
     """
-    import h5py
-
     cols = np.arange(640, dtype=np.float32)
-    with h5py.File(path, "w") as f:
-        images = f.create_dataset("images", (n, 3, 640, 480), np.uint8)
-        depths = f.create_dataset("depths", (n, 640, 480), np.float32)
-        for i in range(n):
-            depth = np.broadcast_to(1.0 + i + cols / 1000.0, (480, 640)).copy()
-            depth[45, 41] = 0.0
-            rgb = np.zeros((480, 640, 3), np.uint8)
-            rgb[:240, :, 0] = 255  # top half red
-            depths[i] = depth.T
-            images[i] = rgb.transpose(2, 1, 0)
-    return path
+    rgbs, depths = [], []
+    for i in range(n):
+        depth = np.broadcast_to(1.0 + i + cols / 1000.0, (480, 640)).copy()
+        depth[45, 41] = 0.0
+        rgb = np.zeros((480, 640, 3), np.uint8)
+        rgb[:240, :, 0] = 255  # top half red
+        rgbs.append(rgb)
+        depths.append(depth)
+    return write_labeled_mat(path, rgbs, depths)

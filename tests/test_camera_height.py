@@ -14,7 +14,7 @@ from tests.video_cases import write_video_bag
 from training.config import ConfigError, config_from_dict
 from training.data.frames import render_cache
 from training.data.synth.api import render_seeds
-from training.ground_plane import fit_ground
+from modot_ros.scale.ground_plane import fit_ground
 from training.losses.compose import batch_scale, predicted_depth
 from training.train import main as train_main
 

@@ -34,3 +34,11 @@ def test_installed_package_does_not_import_training(path):
 def test_rclpy_only_under_ros(path):
     """Everything outside modot_ros/ros/ runs without a ROS install (bag tools, evaluation, tests)."""
     assert not imported_roots(path) & set(ROS_ONLY)
+
+
+@pytest.mark.parametrize("folder", ["modot_ros", "training", "benchmarks", "scripts"])
+def test_only_tests_import_tests(folder):
+    """Test fixtures are not a library: benchmarks and tools build their data with the real writers."""
+    root = PACKAGE.parent / folder
+    offenders = [str(p.relative_to(PACKAGE.parent)) for p in sorted(root.rglob("*.py")) if "tests" in imported_roots(p)]
+    assert not offenders

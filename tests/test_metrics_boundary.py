@@ -134,3 +134,16 @@ def test_thinning_by_levels_equals_thinning_each_map(rng):
         for values in (edge_map, prob):
             for t, pixels in zip(levels, thin_levels(values, levels)):
                 np.testing.assert_array_equal(pixels, np.flatnonzero(thin(values >= t)))
+
+
+def test_a_new_job_count_shuts_the_previous_worker_pool_down():
+    """--jobs 2 then --jobs 3 in one process leaves one pool, not an idle one beside it."""
+    from modot_ros.evaluation import boundary_bsds
+
+    first = boundary_bsds._workers(2)
+    assert boundary_bsds._workers(2) is first
+    second = boundary_bsds._workers(3)
+    assert second is not first
+    with pytest.raises(RuntimeError, match="shutdown"):
+        first.submit(int)
+    second.shutdown()

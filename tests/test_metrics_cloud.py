@@ -48,3 +48,24 @@ def test_nan_points_dropped_and_bad_shapes_rejected():
     assert chamfer_fscore(cloud, cloud)["chamfer"] == 0.0
     with pytest.raises(ValueError, match="points"):
         chamfer_fscore(np.ones((5, 2)), np.ones((5, 3)))
+
+
+def test_cloud_quality_counts_flying_points_and_what_dropping_them_costs():
+    """Dropping a flying strip removes every flying point and only that strip's completeness."""
+    from modot_ros.evaluation.cloud_metrics import cloud_quality, flying_mask
+    from modot_ros.geometry import CameraIntrinsics
+
+    gt = _two_planes().astype(np.float32)
+    intr = CameraIntrinsics(60.0, 60.0, 31.5, 23.5, 64, 48)
+    pred = gt.copy()
+    pred[:, 31:33] = 1.5  # two flying columns
+    noisy = cloud_quality(pred, gt, intr, stride=1)
+    assert noisy["flying_points"] == 48 * 2 == flying_mask(pred, gt).sum()
+    assert noisy["completeness"] == 1.0 and noisy["kept"] == 1.0  # GT at the strip has a neighbour within 5 %
+    dropped = pred.copy()
+    dropped[:, 31:33] = np.nan
+    clean = cloud_quality(dropped, gt, intr, stride=1)
+    assert clean["flying_points"] == 0 and clean["kept"] == pytest.approx(62 / 64)
+    assert clean["completeness"] == 1.0 and clean["fscore"] > noisy["fscore"]
+    dropped[:, 10:20] = np.nan  # a hole wider than 5 % of the depth: that surface is now missing
+    assert 0.8 < cloud_quality(dropped, gt, intr, stride=1)["completeness"] < 1.0

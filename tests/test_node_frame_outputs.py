@@ -163,3 +163,27 @@ def test_unorganized_decimated_cloud_has_only_finite_points():
     assert cloud.height == 1 and cloud.is_dense
     z = read_cloud_fields(cloud)["z"]
     assert np.isfinite(z).all() and z.size == (H // 2) * (W // 2 - 2)
+
+
+def test_min_confidence_leaves_unsure_points_out_but_keeps_the_clearing_fill():
+    """Costmaps get only confident points; invalid_depth still fills pixels with no depth at all."""
+    p = two_planes()
+    confidence = np.ones((H, W), np.float32)
+    confidence[:5, :10] = 0.2  # an unsure patch on the near plane, away from the edge
+    depth = p.depth.copy()
+    depth[-1, -1] = np.nan  # no read-out there: the clearing fill's pixel
+    p = Prediction(**{**p.__dict__, "confidence": confidence, "depth": depth})
+    options = dict(edge_points="keep", invalid_depth=9.0)
+    everything = read_cloud_fields(_msgs(OutputOptions(**options), prediction=p)["points"])["z"]
+    assert np.isfinite(everything[:5, :10]).all()
+    z = read_cloud_fields(_msgs(OutputOptions(**options, min_confidence=0.5), prediction=p)["points"])["z"]
+    assert np.isnan(z[:5, :10]).all() and np.isfinite(z).sum() == H * W - 50
+    assert z[-1, -1] == 9.0
+
+
+def test_veiling_post_filter_leaves_out_points_next_to_a_depth_jump():
+    """veiling_threshold drops the points whose neighbours jump in depth, on top of edge_points."""
+    z = cloud_z(OutputOptions(edge_points="keep", edge_mode="mixture", veiling_threshold=0.1))
+    assert np.isnan(z[:, 33:35]).all()  # the dominant mode (near at w = 0.5) jumps to 3 m after column 33
+    assert np.isfinite(np.delete(z, [33, 34], axis=1)).all()
+    assert np.isfinite(cloud_z(OutputOptions(edge_points="keep", veiling_threshold=2.5))).all()  # 3x < 1 + 2.5

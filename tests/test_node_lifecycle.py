@@ -1,5 +1,7 @@
 """Lifecycle mode and model-loading failures of the node process."""
 import os
+import signal
+import time
 
 import pytest
 
@@ -36,3 +38,22 @@ def test_plain_node_exits_nonzero_with_one_line(tmp_path, args, text):
     code = Deadline(90).wait(node)
     log = (tmp_path / "node.log").read_text()
     assert code != 0 and text in log, log
+
+
+def test_repeated_sigint_ends_the_node_cleanly(tmp_path):
+    """Ctrl-C under launch reaches the node twice (launch and the process group): exit 0, no traceback."""
+    env = ros_env(domain_id=100 + os.getpid() % 50, tmp_path=tmp_path)
+    log = tmp_path / "node.log"
+    node = start(["-m", "modot_ros.ros.node", "--ros-args", *FAST], env, log)
+    deadline = Deadline(300)  # a loaded 2-core machine takes minutes to import torch
+    while "model loaded" not in log.read_text() and node.poll() is None and deadline.remaining():
+        time.sleep(0.1)
+    assert node.poll() is None, log.read_text()
+    time.sleep(0.5)  # spinning
+    for _ in range(6):  # some land in the clean-up, where a traceback used to come from
+        if node.poll() is None:
+            node.send_signal(signal.SIGINT)
+        time.sleep(0.02)
+    code = deadline.wait(node)
+    text = log.read_text()
+    assert code == 0 and "Traceback" not in text and "KeyboardInterrupt" not in text, text

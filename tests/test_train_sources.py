@@ -9,6 +9,7 @@ from modot_ros.checkpoint import load_checkpoint
 from tests.bag_cases import write_case_bag
 from tests.data_cases import write_folder, write_nyu_mat
 from tests.train_cases import tiny_caches, write_config  # noqa: F401 (fixture)
+from training.data.frames import load_cache
 from training.evaluate import main as evaluate_main
 from training.export import export_runtime
 from training.train import main as train_main
@@ -47,3 +48,14 @@ def test_bad_source_stops_the_trainer_with_one_line(tmp_path, tiny_caches, capsy
     assert train_main(["--config", str(config), "--output", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and str(folder) in err and "intrinsics" in err
+
+
+def test_real_only_run_renders_its_validation_scenes_itself(tmp_path, tiny_caches):  # noqa: F811
+    """A fine-tune on a folder alone needs no hand-built synthetic cache: the val scenes are rendered."""
+    folder = write_folder(tmp_path / "folder", n=2, height=48, width=64)
+    val_cache = tmp_path / "no_such_val.pt"
+    config = write_config(tmp_path / "c.yaml", tiny_caches, schedule={"max_steps": 2},
+                          data={"sources": [{"kind": "folder", "path": str(folder)}], "val_cache": str(val_cache)})
+    assert train_main(["--config", str(config), "--output", str(tmp_path / "run")]) == 0
+    cache = load_cache(val_cache)
+    assert cache["split"] == "val" and len(cache["seeds"]) == 2 and tuple(cache["depth"].shape[-2:]) == (48, 64)

@@ -40,6 +40,7 @@ from modot_ros.geometry import CameraIntrinsics, backproject
 from modot_ros.checkpoint import default_weights_path
 from modot_ros.inference import DepthBoundaryEstimator, Prediction
 from modot_ros.model.canonical import network_focal
+from modot_ros.scale.offline import ScaleRun, add_scale_arguments, scale_run
 from training.data.frames import DataError, cache_frames, ensure_cache, load_cache
 from training.data.middlebury import motorcycle_frame
 from training.real_frames_report import load_models, real_frames, write_report
@@ -55,10 +56,13 @@ def split_frames(split: str, n: int, cache: str | Path | None = None) -> list[di
     if split == "middlebury":
         return [motorcycle_frame()]
     path = ensure_cache(cache or f"build/cache/{split}_240x320.pt", split, n)
-    frames = cache_frames(load_cache(path), n)
-    for frame in frames:
+    loaded = load_cache(path)
+    frames = cache_frames(loaded, n)
+    for frame, pose in zip(frames, loaded["pose"][:, 0].double().numpy()):
         h, w = frame["depth"].shape
         frame["intrinsics"] = CameraIntrinsics.from_matrix(frame.pop("K"), w, h)
+        # the engine's floor is z = 0 and its z axis is up: the camera height and gravity (scale sources)
+        frame["height"], frame["up"] = float(pose[2, 3]), tuple(pose[:3, :3].T @ np.array([0.0, 0.0, 1.0]))
     return frames
 
 
@@ -166,10 +170,16 @@ def _write_panels(out: Path, frames: list[dict], preds: list[Prediction], compar
 def evaluate_checkpoint(checkpoint: str | Path, frames: list[dict], output: str | Path | None = None,
                         panels: int = 3, compare: str | Path | None = None, label: str = "model",
                         compare_label: str = "compare", baselines: tuple[str, ...] = (),
-                        train_frames: list[dict] | None = None) -> dict[str, float]:
-    """Metrics of ``checkpoint`` on ``frames``; with ``output``, also tables (with baselines) and pictures."""
+                        train_frames: list[dict] | None = None, scale: ScaleRun | None = None) -> dict[str, float]:
+    """Metrics of ``checkpoint`` on ``frames``; with ``output``, also tables (with baselines) and pictures.
+
+    scale: the node's metric scale (``--scale-source``) applied to this checkpoint's predictions.
+    """
     estimator = DepthBoundaryEstimator.from_checkpoint(checkpoint, device="cpu", warmup=0)
     preds = estimator.predict_batch([f["rgb"] for f in frames], [f["intrinsics"] for f in frames], 4)
+    if scale is not None:
+        preds = [scale.apply(p, f["depth"], i * 0.1, i, f.get("height"), f.get("up"))
+                 for i, (p, f) in enumerate(zip(preds, frames))]
     scorers = baseline_scorers(baselines, frames, estimator.config, train_frames, checkpoint)
     scorers[label] = score(preds, frames, label)
     summaries = {name: s.summary() for name, s in scorers.items()}
@@ -240,6 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--panels", type=int, default=3, help="PNG panels to write")
     parser.add_argument("--label", default="model", help="column label in the table")
     parser.add_argument("--run", help="also plot this run directory's training curves")
+    add_scale_arguments(parser)
     return parser
 
 
@@ -248,17 +259,18 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     baselines = tuple(b for b in args.baselines.split(",") if b and b != "none")
     real = args.source or ("middlebury" if args.split == "middlebury" else None)
-    if real:
-        try:
+    try:
+        scale = scale_run(args, independent=True)
+        if real:
             frames, names = real_frames(real, args.n)
-        except DataError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-    else:
+    except (DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not real:
         frames = split_frames(args.split, args.n, args.cache)
     train = split_frames("train", args.train_n, args.train_cache) if "constant" in baselines else None
     evaluate_checkpoint(args.checkpoint, frames, args.output, args.panels, args.compare, args.label,
-                        args.compare_label, baselines, train)
+                        args.compare_label, baselines, train, scale)
     if args.run:
         plot_run(args.run, Path(args.output) / "training_curves.png")
     print((Path(args.output) / "metrics.md").read_text())

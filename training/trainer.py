@@ -168,8 +168,12 @@ def _datasets(config: TrainConfig, device: torch.device) -> tuple:
         train, described = _mixed_train(config, render_device)
     else:
         train, described = _synthetic_train(config, data.train_cache, render_device)
-    if render_device is not None:
-        val_cache = load_cache(ensure_cache(data.val_cache, "val", data.val_images, device=render_device))
+    real_only = bool(data.sources) and all(s.kind != "synthetic" for s in data.sources)
+    if render_device is not None or real_only:
+        # no hand-built frame cache in this run: its few validation scenes are rendered here (seconds)
+        size = (config.model.input_height, config.model.input_width)
+        val_cache = load_cache(ensure_cache(data.val_cache, "val", data.val_images, device=render_device or "cpu",
+                                            size=size))
     else:
         val_cache = load_cache(data.val_cache, "val", max(200, data.val_images))
     return train, CropDataset(val_cache, None, False, False, random=False), described

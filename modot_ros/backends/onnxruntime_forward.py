@@ -50,7 +50,7 @@ def provider_list(backend: str, device: torch.device, fp16: bool, cache: str | P
     if PROVIDERS[wanted] not in available:
         raise ValueError(f"backend {backend} on {device} needs onnxruntime's {PROVIDERS[wanted]} "
                          f"(available: {', '.join(available)}); install onnxruntime-gpu (and TensorRT "
-                         "for tensorrt) as in the README 'Backends' section, or use backend torch")
+                         "for tensorrt) as in docs/benchmarks.md 'Backends', or use backend torch")
     gpu = {"device_id": device.index or 0}
     if wanted == "tensorrt":
         trt = gpu | {"trt_fp16_enable": fp16, "trt_engine_cache_enable": True,

@@ -31,6 +31,7 @@ from modot_ros.pipeline.options import OutputOptions
 from modot_ros.geometry import CameraIntrinsics, backproject
 from modot_ros.pipeline.messages import intrinsics_to_camera_info
 from modot_ros.pipeline.ply import write_ply
+from modot_ros.scale.offline import ScaleRun, add_scale_arguments, scale_run
 
 
 class Predictor(Protocol):
@@ -69,13 +70,17 @@ class _OutputSink:
     """Turns each (frame, prediction) into node outputs: report entry, output-bag messages, PLY."""
 
     def __init__(self, report: EvaluationReport, options: OutputOptions, bag: BagWriter | None,
-                 namespace: str, ply_frames: set[int], ply_dir: Path, selection: Any) -> None:
+                 namespace: str, ply_frames: set[int], ply_dir: Path, selection: Any,
+                 scale: ScaleRun | None = None) -> None:
         self.report, self.options, self.bag, self.selection = report, options, bag, selection
+        self.scale: ScaleRun | None = scale  # None: the model's own scale
         self.prefix = "/" + namespace.strip("/") + "/" if namespace.strip("/") else "/"
         self.ply_frames, self.ply_dir = ply_frames, ply_dir
         self.types = rosbags_message_types(bag.typestore) if bag else None
 
     def __call__(self, frame: Frame, prediction: Any) -> None:
+        if self.scale is not None:
+            prediction = self.scale(frame, prediction)
         arrays = compute_frame_arrays(prediction, frame.rgb, self.options)
         self.report.add(FrameResult(frame.index, frame.stamp_ns, frame.rgb, arrays.depth, arrays.boundary,
                                     arrays.confidence, arrays.intrinsics, frame.gt_depth, frame.gt_boundary,
@@ -106,7 +111,8 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
                  device: str = "auto", backend: str = "torch", batch_size: int = 8, align: str = "none",
                  options: OutputOptions | None = None, write_bag: bool = True, storage: str = "mcap",
                  namespace: str = "", ply_frames: Sequence[int] = (), max_frames: int | None = None,
-                 ob_thresholds: int = 99, jobs: int = 0, progress: bool = True) -> dict:
+                 ob_thresholds: int = 99, jobs: int = 0, progress: bool = True,
+                 scale: ScaleRun | None = None) -> dict:
     """Evaluate every frame of ``bag`` and write the report (and output bag) into ``output``.
 
     predictor: anything with ``predict_batch`` (default: ``load_predictor(checkpoint, device, backend)``);
@@ -116,6 +122,7 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
     align: ``median``: per-frame median scaling for the headline metrics (non-metric GT).
     jobs: worker processes for the OB metric (``BoundaryEvaluator``; 0: one per core); the result
         does not change.
+    scale: a ``ScaleRun`` (metric scale as the node's ``scale_source``, measured from the GT), or None.
     Returns the metrics summary; ``summary['error']`` holds the fault that stopped reading, if any.
     """
     output, options = Path(output), options or OutputOptions()
@@ -129,7 +136,7 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
         total = next((c.msgcount for c in reader.connections if c.topic == selection.image), None)
         # a full typestore of the bag's distro: the reader's holds only the types found in the bag
         writer = BagWriter(output / "output_bag", storage, typestore_for(Path(bag))) if write_bag else None
-        sink = _OutputSink(report, options, writer, namespace, set(ply_frames), output / "ply", selection)
+        sink = _OutputSink(report, options, writer, namespace, set(ply_frames), output / "ply", selection, scale)
         bar = tqdm(total=min(total or 0, max_frames or total or 0) or None, unit="frame",
                    disable=not progress, desc="evaluating")
         try:
@@ -205,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="use these intrinsics (pixels of the image) instead of a camera_info topic")
     p.add_argument("--checkpoint", help="model checkpoint (default: the packaged weights)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
-    p.add_argument("--backend", default="torch", choices=BACKENDS, help="network forward (README: Backends)")
+    p.add_argument("--backend", default="torch", choices=BACKENDS, help="network forward (docs/benchmarks.md)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--align", choices=("none", "median"), default="none",
                    help="median: per-frame median scale alignment (ground truth not metric)")
@@ -221,6 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--namespace", default="", help="namespace of the output topics (as the node's)")
     p.add_argument("--ply", type=int, nargs="*", default=[], metavar="FRAME", help="export these frames as PLY")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    add_scale_arguments(p)
     return p
 
 
@@ -236,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch_size=args.batch_size, align=args.align, write_bag=not args.no_output_bag, storage=args.storage,
             options=OutputOptions(min_depth=args.min_depth, max_depth=args.max_depth, edge_points=args.edge_points),
             namespace=args.namespace, ply_frames=args.ply, max_frames=args.max_frames,
-            ob_thresholds=args.ob_thresholds, jobs=args.jobs)
+            ob_thresholds=args.ob_thresholds, jobs=args.jobs, scale=scale_run(args))
     except (BagError, CheckpointError, ValueError, FileNotFoundError) as error:
         print(f"modot-eval-bag: error: {error}", file=sys.stderr)
         return 2

@@ -17,8 +17,8 @@ scipy/scipy#26147: seconds per threshold here.)
 """
 from __future__ import annotations
 
-import functools
 import multiprocessing
+import threading
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -184,10 +184,23 @@ def match_counts(edge_map: np.ndarray, gt: np.ndarray, thresholds: np.ndarray,
     return counts
 
 
-@functools.lru_cache(maxsize=1)
+_pool: tuple[int, ProcessPoolExecutor] | None = None  # (jobs, pool): the process's one worker pool
+_pool_lock = threading.Lock()
+
+
 def _workers(jobs: int) -> ProcessPoolExecutor:
-    """One pool for the process's life; spawned, because the caller may hold torch's OpenMP threads."""
-    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    """The process's one pool of ``jobs`` workers, reused while the count stays.
+
+    Another count replaces it and shuts the old one down, so its workers do not sit idle until
+    exit. Spawned, because the caller may hold torch's OpenMP threads.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != jobs:
+            if _pool is not None:
+                _pool[1].shutdown(wait=False, cancel_futures=True)
+            _pool = (jobs, ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")))
+        return _pool[1]
 
 
 def _level_counts(edge_map: np.ndarray, gt: np.ndarray, levels: np.ndarray,

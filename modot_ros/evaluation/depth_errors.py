@@ -20,7 +20,14 @@ DEPTH_METRIC_NAMES = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog",
                       "delta1", "delta2", "delta3")
 
 
-def _prepare(pred, gt, valid, min_depth, max_depth, align) -> tuple[np.ndarray, np.ndarray, float]:
+def gt_valid_mask(gt: np.ndarray, min_depth: float = 1e-3, max_depth: float | None = None) -> np.ndarray:
+    """The GT pixels every depth metric scores: valid depth (REP 117) strictly inside the limits."""
+    gt = np.asarray(gt, dtype=np.float64)
+    mask = valid_depth_mask(gt) & (gt > min_depth)
+    return mask & (gt < max_depth) if max_depth is not None else mask
+
+
+def _prepare(pred, gt, valid, min_depth, max_depth, align, gt_valid=None) -> tuple[np.ndarray, np.ndarray, float]:
     """Valid (prediction, GT) pixel values after alignment and clipping, plus the scale used."""
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     if pred.shape != gt.shape:
@@ -28,9 +35,7 @@ def _prepare(pred, gt, valid, min_depth, max_depth, align) -> tuple[np.ndarray, 
                          "resize the prediction to the GT size first")
     if align not in ("none", "median"):
         raise ValueError(f"align must be 'none' or 'median', got {align!r}")
-    mask = valid_depth_mask(gt) & (gt > min_depth)
-    if max_depth is not None:
-        mask &= gt < max_depth
+    mask = gt_valid_mask(gt, min_depth, max_depth) if gt_valid is None else np.asarray(gt_valid, dtype=bool)
     if valid is not None:
         mask &= np.asarray(valid, dtype=bool)
     p, g = pred[mask], gt[mask]
@@ -47,13 +52,14 @@ def _prepare(pred, gt, valid, min_depth, max_depth, align) -> tuple[np.ndarray, 
 
 def depth_metrics(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None,
                   min_depth: float = 1e-3, max_depth: float | None = None,
-                  align: str = "none") -> dict[str, float]:
+                  align: str = "none", gt_valid: np.ndarray | None = None) -> dict[str, float]:
     """Standard depth metrics for one frame (names in ``DEPTH_METRIC_NAMES``) plus ``scale``.
 
     All values are NaN when the frame has no valid GT pixel. ``scale`` is the median ratio
-    applied (1.0 without alignment).
+    applied (1.0 without alignment). ``gt_valid``: ``gt_valid_mask(gt, min_depth, max_depth)``
+    when the caller scores one frame several times and has it already.
     """
-    p, g, scale = _prepare(pred, gt, valid, min_depth, max_depth, align)
+    p, g, scale = _prepare(pred, gt, valid, min_depth, max_depth, align, gt_valid)
     if g.size == 0:
         return {name: float("nan") for name in (*DEPTH_METRIC_NAMES, "scale")}
     diff = g - p

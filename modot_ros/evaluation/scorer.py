@@ -23,11 +23,10 @@ import numpy as np
 from modot_ros.depth_units import valid_depth_mask
 from modot_ros.evaluation.boundary_bsds import BoundaryEvaluator
 from modot_ros.evaluation.boundary_f1 import scale_invariant_boundary_f1
-from modot_ros.evaluation.cloud_metrics import chamfer_fscore, flying_pixel_rate
-from modot_ros.evaluation.depth_errors import DEPTH_METRIC_NAMES, depth_metrics
+from modot_ros.evaluation.cloud_metrics import cloud_accuracy, flying_pixel_rate
+from modot_ros.evaluation.depth_errors import DEPTH_METRIC_NAMES, depth_metrics, gt_valid_mask
 from modot_ros.evaluation.mixture_health import mixture_health
 from modot_ros.evaluation.sharpness import depth_boundary_error, depth_edges
-from modot_ros.geometry import backproject
 
 DBE_CONVENTION = """iBims DBE is measured against ``depth_edges(gt, log_depth=True)``, the same Canny
 detector on the GT depth as on the prediction, not against the OB labels: a perfect depth map
@@ -97,11 +96,12 @@ class FrameScorer:
         return row
 
     def _depth_scores(self, depth: np.ndarray, gt: np.ndarray, depth_mean: np.ndarray | None) -> dict:
-        limits = dict(min_depth=self.min_depth, max_depth=self.max_depth)
+        # the GT's valid pixels once per frame, for every depth metric below
+        gt_valid = gt_valid_mask(gt, self.min_depth, self.max_depth)
+        limits = dict(min_depth=self.min_depth, max_depth=self.max_depth, gt_valid=gt_valid)
         scores = depth_metrics(depth, gt, align=self.align, **limits)
         median = depth_metrics(depth, gt, align="median", **limits)
         scores |= {"abs_rel_med": median["abs_rel"], "delta1_med": median["delta1"]}
-        gt_valid = self._gt_valid(gt)
         scores["coverage"] = float((gt_valid & valid_depth_mask(depth)).sum() / max(1, gt_valid.sum()))
         self._pool_ratios(depth, gt, gt_valid)
         aligned = depth * scores["scale"] if self.align == "median" and np.isfinite(scores["scale"]) else depth
@@ -114,10 +114,6 @@ class FrameScorer:
             scores["flying_rate_mean_readout"] = flying_pixel_rate(depth_mean * scale, gt)["flying_rate"]
             scores["abs_rel_mean_readout"] = depth_metrics(depth_mean, gt, align=self.align, **limits)["abs_rel"]
         return scores
-
-    def _gt_valid(self, gt: np.ndarray) -> np.ndarray:
-        valid = valid_depth_mask(gt) & (gt > self.min_depth)
-        return valid & (gt < self.max_depth) if self.max_depth is not None else valid
 
     def _pool_ratios(self, depth: np.ndarray, gt: np.ndarray, gt_valid: np.ndarray) -> None:
         usable = gt_valid & valid_depth_mask(depth)
@@ -154,8 +150,7 @@ class FrameScorer:
 
 def _cloud_scores(depth: np.ndarray, gt: np.ndarray, intrinsics: Any) -> dict[str, float]:
     """Chamfer and F-score at 5 % of depth on every 2nd row and column (the KD-tree is slow)."""
-    cloud = chamfer_fscore(backproject(depth, intrinsics)[::2, ::2], backproject(gt, intrinsics)[::2, ::2],
-                           tau=0.05, relative=True)
+    cloud = cloud_accuracy(depth, gt, intrinsics, tau=0.05, stride=2)
     return {"chamfer": cloud["chamfer"], "fscore_rel5": cloud["fscore"]}
 
 

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from modot_ros.depth_units import invalidate_out_of_range, metres_to_millimetres
+from modot_ros.pipeline.cloud_filters import veiling_filter
 from modot_ros.pipeline.edge_points import cloud_depth, edge_mask
 from modot_ros.geometry import CameraIntrinsics, backproject
 from modot_ros.pipeline.messages import array_to_image, byte_payload, scale_camera_info
@@ -52,12 +53,28 @@ def _resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
-def _cloud(depth: np.ndarray, readout_valid: np.ndarray, edges: np.ndarray, prediction: Any,
-           rgb: np.ndarray, options: OutputOptions) -> CloudBuffer:
+def points_depth(depth: np.ndarray, edges: np.ndarray, prediction: Any, options: OutputOptions) -> np.ndarray:
+    """The depth the cloud back-projects (NaN = no point): edge policy, range, veiling, confidence, fill.
+
+    ``depth`` is the range-checked read-out. Low-confidence points are left out before the
+    ``invalid_depth`` fill, so that fill (meant to clear costmaps where nothing was seen) never
+    lands where the network did see something, only unsure of it.
+    """
+    readout_valid = np.isfinite(depth)
     z = cloud_depth(depth, edges, options.edge_points, prediction.params, options.snap_window)
     z = invalidate_out_of_range(z, options.min_depth, options.max_depth)
+    if options.veiling_threshold > 0:
+        z = veiling_filter(z, options.veiling_threshold)
+    if options.min_confidence > 0 and prediction.confidence is not None:
+        z[prediction.confidence < options.min_confidence] = np.nan
     if options.invalid_depth > 0:  # depth_image_proc's fill for clearing; not for dropped edges
         z[~readout_valid] = options.invalid_depth
+    return z
+
+
+def _cloud(depth: np.ndarray, edges: np.ndarray, prediction: Any, rgb: np.ndarray,
+           options: OutputOptions) -> CloudBuffer:
+    z = points_depth(depth, edges, prediction, options)
     intr = prediction.intrinsics
     return pack_pointcloud(
         backproject(z, intr),
@@ -88,7 +105,7 @@ def compute_frame_arrays(prediction: Any, rgb: np.ndarray, options: OutputOption
     confidence = prediction.confidence if prediction.confidence is not None else valid.astype(np.float32)
     edges_ms = (time.perf_counter() - start) * 1e3
     start = time.perf_counter()
-    cloud = _cloud(depth, valid, edges, prediction, rgb, options) if options.publish_points else None
+    cloud = _cloud(depth, edges, prediction, rgb, options) if options.publish_points else None
     return FrameArrays(
         depth=depth,
         depth_mm=metres_to_millimetres(depth) if options.publish_depth_mm else None,

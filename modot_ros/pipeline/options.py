@@ -35,6 +35,11 @@ class OutputOptions:
                           range=(3, 31))
     invalid_depth: float = _f(0.0, "Cloud depth (m) for pixels without a valid depth (e.g. to clear "
                               "costmaps); 0 = leave NaN.", range=(0.0, 1000.0))
+    min_confidence: float = _f(0.0, "Leave points whose confidence is below this out of the cloud "
+                               "(costmaps: e.g. 0.8); 0 = keep every point.", range=(0.0, 1.0))
+    veiling_threshold: float = _f(0.0, "Post-filter: also leave out points whose 3x3 neighbourhood spans a "
+                                  "depth ratio above 1 + this (veiling filter, e.g. 0.1); 0 = off.",
+                                  range=(0.0, 10.0))
     output_scale: float = _f(1.0, "Output size / input size; depth/camera_info is scaled exactly.",
                              range=(0.05, 4.0), read_only=True)
     organized: bool = _f(True, "Organized H x W cloud with NaN points; false = finite points only.")

@@ -31,4 +31,4 @@ def silent_input_reason(topic: str, publishers: int, seconds: float, qos_mismatc
     return head + ("the images are probably lost as UDP fragments: set FASTRTPS_DEFAULT_PROFILES_FILE "
                    "(Fast DDS 2.x) and FASTDDS_DEFAULT_PROFILES_FILE (3.x) to config/fastdds_shm.xml for "
                    f"the camera driver{here}; an image above the profile's maxMessageSize is never "
-                   "delivered: raise it in a copy of the profile (README: DDS for camera images)")
+                   "delivered: raise it in a copy of the profile (docs/node.md: DDS for camera images)")

@@ -2,7 +2,8 @@
 
 One status, ``<node name>: pipeline``, with rates, drops, stage timings (mean over the last
 frames, ms), end-to-end latency (node clock - header.stamp, so sim time works), GPU memory and
-the last error.
+the last error; with a ``scale_source``, the metric scale (``scale_*`` keys: source, scale, mode,
+inliers, residual, age of the last trusted fit).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections import deque
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
-STAGES = ("convert", "forward", "readout", "cloud", "messages", "publish", "total")
+STAGES = ("convert", "forward", "scale", "readout", "cloud", "messages", "publish", "total")
 
 
 class FrameStats:
@@ -24,6 +25,7 @@ class FrameStats:
         self.timings = {stage: deque(maxlen=window) for stage in STAGES}
         self.latency = deque(maxlen=window)
         self.last_error = ""
+        self.scale: dict[str, str] = {}  # the metric-scale state of the last frame (ros.scale_input)
         self.recent_error = False  # since the previous diagnostics message
         self._last = (time.monotonic(), 0, 0)
 
@@ -87,7 +89,7 @@ def diagnostics_message(name: str, hardware_id: str, stats: FrameStats, dropped:
                   "latency_ms": f"{_mean(stats.latency):.2f}",
                   "latency_max_ms": f"{max(stats.latency, default=0.0):.2f}",
                   "gpu_memory_allocated_mb": f"{allocated:.1f}", "gpu_memory_reserved_mb": f"{reserved:.1f}",
-                  "last_error": stats.last_error}
+                  "last_error": stats.last_error, **stats.scale}
         recent_error, stats.recent_error = stats.recent_error, False
     level, message = DiagnosticStatus.OK, "ok"
     if state != "active":

@@ -9,7 +9,7 @@ that always takes the freshest frame, so latency stays bounded when input is fas
 """
 from __future__ import annotations
 
-import os
+import signal
 import sys
 import time
 from typing import Any
@@ -28,17 +28,16 @@ from modot_ros.pipeline.messages import (COLOUR_ENCODINGS, MessageError, camera_
                                          check_size_matches_info)
 from modot_ros.ros.node_config import DEFAULT_FRAME_ID, FIELDS, NodeConfig, check_value
 from modot_ros.ros.diagnostics import FrameStats, diagnostics_message
-from modot_ros.ros.dds_profile import PROFILE_VARIABLES, silent_input_reason
 from modot_ros.ros.image_input import image_input
 from modot_ros.ros.message_types import rclpy_message_types
 from modot_ros.ros.params import apply_changes, declare_all
-from modot_ros.ros.qos import parse_qos, qos_compatible, qos_name
+from modot_ros.ros.qos import parse_qos
+from modot_ros.ros.scale_input import ScaleInput
+from modot_ros.ros.silent_input import SilentInputWatchdog
 from modot_ros.ros.worker import FreshestWorker
 from modot_ros.pipeline.stamp_sync import StampSync, frame_latency, stamp_ns
 
 THROTTLE_S = 5.0
-# a camera publishes many frames a second: this long without one while it has publishers is a DDS problem
-SILENT_INPUT_S = 3.0
 
 
 def load_estimator(config: NodeConfig):
@@ -73,9 +72,10 @@ class ModotNode(LifecycleNode):
         self.subscriptions_: list[Any] = []
         self.worker: FreshestWorker | None = None
         self.sync: StampSync | None = None
+        self.scale_input: ScaleInput | None = None
         self.last_stamp = -1
         self.image_topic = self.resolve_topic_name("image")
-        self._heard = time.monotonic()  # last image, or the moment silence started to count
+        self.watchdog = SilentInputWatchdog()
         self._throttle: dict[str, float] = {}
         self._warned: set[str] = set()
         self.state_name = "unconfigured"
@@ -141,7 +141,10 @@ class ModotNode(LifecycleNode):
         image_type, self.image_topic = image_input(self, self.config.image_transport)
         self.subscriptions_ = [self.create_subscription(image_type, self.image_topic, self._on_image, qos),
                                self.create_subscription(CameraInfo, "camera_info", self._on_info, qos)]
-        self._input_qos, self._heard = qos, time.monotonic()
+        self.scale_input = ScaleInput(self, self.config, qos)
+        if self.scale_input.subscription is not None:
+            self.subscriptions_.append(self.scale_input.subscription)
+        self.watchdog.restart(qos)
         self.state_name = "active"
         return TransitionCallbackReturn.SUCCESS
 
@@ -220,7 +223,7 @@ class ModotNode(LifecycleNode):
 
     def _on_image(self, msg: Image | CompressedImage) -> None:
         self.stats.count("input")
-        self._heard = time.monotonic()
+        self.watchdog.heard()
         problem = self._check_image(msg)
         if problem:
             self.stats.count("rejected")
@@ -262,6 +265,9 @@ class ModotNode(LifecycleNode):
         tick = time.perf_counter()
         prediction = self.estimator.predict(rgb, intrinsics, options.output_size(rgb.shape[1], rgb.shape[0]))
         timings["forward"] = (time.perf_counter() - tick) * 1e3
+        tick = time.perf_counter()
+        prediction = self.scale_input.apply(prediction, stamp_ns(image.header))
+        timings["scale"] = (time.perf_counter() - tick) * 1e3
         arrays = compute_frame_arrays(prediction, rgb, options)
         timings["readout"], timings["cloud"] = arrays.timings_ms["edges"], arrays.timings_ms["cloud"]
         tick = time.perf_counter()
@@ -292,22 +298,12 @@ class ModotNode(LifecycleNode):
         return header
 
     def _check_silent_input(self) -> None:
-        """Warn when the image topic has publishers but nothing arrived for SILENT_INPUT_S."""
+        """Warn when the image topic has publishers but nothing arrived (``silent_input``)."""
         if self.state_name != "active":
             return
-        topic = self.image_topic
-        publishers = self.get_publishers_info_by_topic(topic)  # the graph: unmatched ones too
-        now = time.monotonic()
-        if not publishers:
-            self._heard = now  # nobody publishes: silence is expected
-            return
-        if now - self._heard < SILENT_INPUT_S:
-            return
-        mismatch = [f"{p.node_namespace.rstrip('/')}/{p.node_name} ({qos_name(p.qos_profile)})"
-                    for p in publishers if not qos_compatible(p.qos_profile, self._input_qos)]
-        profile_set = any(os.environ.get(name) for name in PROFILE_VARIABLES)
-        self.warn_once("silent", silent_input_reason(topic, len(publishers), now - self._heard, mismatch,
-                                                     profile_set))
+        publishers = self.get_publishers_info_by_topic(self.image_topic)  # the graph: unmatched ones too
+        if line := self.watchdog.check(self.image_topic, publishers):
+            self.warn_once("silent", line)
 
     def _publish_diagnostics(self) -> None:
         self._check_silent_input()
@@ -320,10 +316,18 @@ class ModotNode(LifecycleNode):
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of ``modot_node``; ``--lifecycle`` forces use_lifecycle (managed by a client)."""
+    try:
+        code = _run(list(sys.argv if args is None else args))
+    except KeyboardInterrupt:  # Ctrl-C before spinning began (rclpy.init, the node's constructor)
+        code = 0
+    sys.exit(code)
+
+
+def _run(argv: list[str]) -> int:
+    """Start, spin until shutdown, clean up; the exit code."""
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.parameter import Parameter
 
-    argv = list(sys.argv if args is None else args)
     lifecycle_flag = "--lifecycle" in argv
     argv = [a for a in argv if a != "--lifecycle"]
     rclpy.init(args=argv)
@@ -333,26 +337,27 @@ def main(args: list[str] | None = None) -> None:
     except Exception as error:  # noqa: BLE001 - bad parameters: one line, non-zero exit
         print(f"modot_node: {error}", file=sys.stderr)
         rclpy.try_shutdown()
-        sys.exit(2)
-    code = 0
+        return 2
     try:
         if not node.config.use_lifecycle:
             node.trigger_configure()
             if node.state_name != "inactive":
-                code = 1
-                raise SystemExit(code)
+                return 1
             node.trigger_activate()
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException, SystemExit):
+    except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # launch and the terminal each send SIGINT to the process group: a second one must not
+        # cut the clean-up short with a KeyboardInterrupt traceback (SIGTERM still ends a hang)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if node.worker is not None:
             node.worker.stop()
         node.destroy_node()
         rclpy.try_shutdown()
-    sys.exit(code)
+    return 0
 
 
 if __name__ == "__main__":

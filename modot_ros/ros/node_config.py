@@ -17,6 +17,7 @@ from modot_ros.backends import BACKENDS
 from modot_ros.config import config_field as _f
 from modot_ros.config import depth_range_problem
 from modot_ros.pipeline.options import output_field
+from modot_ros.scale.settings import ScaleSettings, scale_field
 
 QOS_PRESETS = ("SENSOR_DATA", "DEFAULT", "SYSTEM_DEFAULT")
 PRECISIONS = ("auto", "fp32", "fp16")
@@ -45,7 +46,7 @@ class NodeConfig:
                            range=(0, 4096), read_only=True, group="model")
     backend: str = _f("torch", "Network forward: torch, onnxruntime (CPU; CUDA provider with "
                       "device cuda), tensorrt (onnxruntime TensorRT provider, fp16 unless precision fp32) "
-                      "or auto (CUDA: tensorrt then torch; CPU: onnxruntime then torch). README: Backends.",
+                      "or auto (CUDA: tensorrt then torch; CPU: onnxruntime then torch). docs/benchmarks.md: Backends.",
                       choices=BACKENDS, read_only=True, group="model")
     threads: int = _f(0, "CPU threads of the network forward (torch intra-op, onnxruntime "
                       "intra_op_num_threads); 0 = the library default.", range=(0, 256), read_only=True,
@@ -62,6 +63,8 @@ class NodeConfig:
     occlusion_threshold: float = output_field("occlusion_threshold")
     snap_window: int = output_field("snap_window")
     invalid_depth: float = output_field("invalid_depth")
+    min_confidence: float = output_field("min_confidence")
+    veiling_threshold: float = output_field("veiling_threshold")
     publish_points: bool = output_field("publish_points")
     organized: bool = output_field("organized")
     cloud_decimation: int = output_field("cloud_decimation")
@@ -100,6 +103,21 @@ class NodeConfig:
                               range=(0.0, 1000.0))
     debug_delay_ms: int = _f(0, "Extra delay per frame (ms) to emulate a slow model (tests).",
                              range=(0, 10_000))
+    # metric scale (modot_ros.scale.settings; docs/metric_scale.md)
+    scale_source: str = scale_field("scale_source")
+    camera_height: float = scale_field("camera_height")
+    camera_pitch: float = scale_field("camera_pitch")
+    ground_tolerance: float = scale_field("ground_tolerance")
+    laser_extrinsic: str = scale_field("laser_extrinsic")
+    range_pixel_u: float = scale_field("range_pixel_u")
+    range_pixel_v: float = scale_field("range_pixel_v")
+    scale_fit_shift: bool = scale_field("scale_fit_shift")
+    scale_min_inliers: int = scale_field("scale_min_inliers")
+    scale_smoothing: float = scale_field("scale_smoothing")
+    scale_outlier: float = scale_field("scale_outlier")
+    scale_hold: float = scale_field("scale_hold")
+    scale_max_age: float = scale_field("scale_max_age")
+    scale_poor_confidence: float = scale_field("scale_poor_confidence")
 
     def validate(self) -> list[str]:
         """Reasons this configuration is not allowed (empty when it is fine)."""
@@ -115,7 +133,7 @@ class NodeConfig:
             reasons.append("set both input_width and input_height, or neither (0)")
         if not DEVICE_PATTERN.match(self.device):
             reasons.append(f"device={self.device!r}; allowed: auto, cpu, cuda, cuda:N")
-        return reasons
+        return reasons + ScaleSettings.from_config(self).problems()
 
     def replace(self, **changes: Any) -> "NodeConfig":
         return dataclasses.replace(self, **changes)

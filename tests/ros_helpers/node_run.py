@@ -23,13 +23,14 @@ class Run:
 
 
 def run_scenario(tmp: Path, scenario: str, node_args: list[str], peer_args: list[str] = (),
-                 seconds: float = 120, domain: int = 0) -> Run:
+                 seconds: float = 120, domain: int = 0, module: str = "tests.ros_helpers.node_scenarios") -> Run:
+    """``module``: the peer's scenario module (``python -m module scenario --out ...``)."""
     env = ros_env(domain_id=domain or 100 + os.getpid() % 100, tmp_path=tmp)
     env["OMP_NUM_THREADS"] = "1"  # 2 shared cores: node and peer must not oversubscribe
     deadline = Deadline(seconds)
     node = start(["-m", "modot_ros.ros.node", *node_args], env, tmp / "node.log")
     out = tmp / f"{scenario}.json"
-    peer = start(["-m", "tests.ros_helpers.node_scenarios", scenario, "--out", str(out), *peer_args],
+    peer = start(["-m", module, scenario, "--out", str(out), *peer_args],
                  env, tmp / "peer.log")
     try:
         code = deadline.wait(peer)

@@ -1,4 +1,4 @@
-"""A folder of RGB-D frames (README "Train on your robot's data" shows the tree).
+"""A folder of RGB-D frames (docs/robot_data.md shows the tree).
 
     DATASET/rgb/NAME.png|jpg            colour
     DATASET/depth/NAME.png              16-bit millimetres, 0 invalid (REP 118)
@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import yaml
 
-from modot_ros.depth_units import millimetres_to_metres
+from modot_ros.depth_units import metres_to_millimetres, millimetres_to_metres
 from modot_ros.geometry import CameraIntrinsics
 from training.data.frames import DataError
 from training.data.real_frames import intrinsics_or_error
@@ -60,13 +60,41 @@ def read_depth(path: Path) -> np.ndarray:
     return millimetres_to_metres(mm)
 
 
+def write_frame(root: Path, name: str, rgb: np.ndarray, depth: np.ndarray, boundary: np.ndarray | None = None,
+                depth_format: str = "png") -> None:
+    """Write one frame in the layout FolderReader reads: rgb PNG, depth as mm PNG or metre NPY, OB mask.
+
+    The one writer of the format (tests and benchmarks build their datasets with it), so a
+    change to the layout is made once, beside the reader.
+    """
+    for sub in ("rgb", "depth") + (("boundary",) if boundary is not None else ()):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(root / "rgb" / f"{name}.png"), np.ascontiguousarray(rgb[..., ::-1]))
+    if depth_format == "png":
+        cv2.imwrite(str(root / "depth" / f"{name}.png"), metres_to_millimetres(depth))
+    elif depth_format == "npy":
+        np.save(root / "depth" / f"{name}.npy", np.asarray(depth, np.float32))
+    else:
+        raise ValueError(f"depth_format {depth_format!r}; allowed: png, npy")
+    if boundary is not None:
+        cv2.imwrite(str(root / "boundary" / f"{name}.png"), np.where(boundary, 255, 0).astype(np.uint8))
+
+
+def write_intrinsics(root: Path, values: dict) -> Path:
+    """The dataset-wide intrinsics.yaml (fx, fy, cx, cy [width, height])."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "intrinsics.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
 class FolderReader:
     """Random access to the frames of a dataset folder; problems found at start raise DataError."""
 
     def __init__(self, root: str | Path, stride: int = 1, max_frames: int = 0) -> None:
         self.root = Path(root)
         if not (self.root / "rgb").is_dir():
-            raise DataError(f"folder dataset {self.root} has no rgb/ directory (README: the folder layout)")
+            raise DataError(f"folder dataset {self.root} has no rgb/ directory (docs/robot_data.md: the folder layout)")
         rgb = sorted(p for p in (self.root / "rgb").iterdir() if p.suffix.lower() in RGB_SUFFIXES)[::stride]
         self.rgb = rgb[:max_frames or None]
         if not self.rgb:

@@ -22,6 +22,19 @@ WIDTH, HEIGHT = 640, 480
 CROP_ROWS, CROP_COLS = (45, 471), (41, 601)  # half-open, as Eigen et al.'s crop
 
 
+def write_labeled_mat(path: Path, rgbs: list[np.ndarray], depths: list[np.ndarray]) -> Path:
+    """(480, 640, 3) uint8 images and (480, 640) metre depths in the labeled .mat's HDF5 layout.
+
+    MATLAB stores column-major, so h5py sees every array transposed: the inverse of NyuReader.
+    """
+    import h5py  # only the .mat reader and writer need it
+
+    with h5py.File(path, "w") as f:
+        f.create_dataset("images", data=np.stack([rgb.transpose(2, 1, 0) for rgb in rgbs]).astype(np.uint8))
+        f.create_dataset("depths", data=np.stack([depth.T for depth in depths]).astype(np.float32))
+    return path
+
+
 class NyuReader:
     """Random access to the frames of the labeled .mat (the file stays open, read per frame)."""
 

@@ -1,7 +1,7 @@
 """Metric scale from a known camera height: ``|log(h_est / h_known)|`` on the predicted depth.
 
 ``h_est`` is the optical centre's height above the ground plane fitted to the predicted metric
-depth (``training.ground_plane.fit_ground``); ``h_known`` is the bag source's ``camera_height_m``.
+depth (``modot_ros.scale.ground_plane.fit_ground``); ``h_known`` is the bag source's ``camera_height_m``.
 
 Why a loss on the depth network, not the pose network's translation scaled by the detached ratio
 ``h_known / h_est``: the photometric loss is unchanged when depth and translation scale together,
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from training.ground_plane import fit_ground
+from modot_ros.scale.ground_plane import fit_ground
 
 
 def camera_height_loss(depth: torch.Tensor, K: torch.Tensor,

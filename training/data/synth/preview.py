@@ -10,11 +10,6 @@ import torch
 from modot_ros.evaluation import plots as report
 
 
-def colorize_depth(depth: np.ndarray, max_depth: float | None = None) -> np.ndarray:
-    """(H,W) metres, NaN invalid -> (H,W,3) uint8 RGB (turbo on inverse depth, invalid black)."""
-    return report.colorize_inverse_depth(depth, percentiles=(0, 100), max_depth=max_depth)
-
-
 def colorize_instances(inst: np.ndarray) -> np.ndarray:
     """(H,W) int ids -> distinct colours (0 = sky/none is black)."""
     rng = np.random.default_rng(3)
@@ -27,7 +22,8 @@ def frame_row(sample: dict) -> np.ndarray:
     """One preview row from a rendered frame dict of (C,H,W) tensors (batch dim removed)."""
     rgb = sample["rgb"].permute(1, 2, 0).cpu().numpy()
     rgb = rgb if rgb.dtype == np.uint8 else (rgb.clip(0, 1) * 255).astype(np.uint8)
-    depth = colorize_depth(sample["depth"][0].cpu().numpy())
+    # the full range (no percentile clip): a preview should show the nearest and farthest surface
+    depth = report.colorize_inverse_depth(sample["depth"][0].cpu().numpy(), percentiles=(0, 100))
     ob = sample["boundary"][0].cpu().numpy().astype(bool)
     over = (rgb * 0.35).astype(np.uint8)
     over[ob] = (255, 40, 40)

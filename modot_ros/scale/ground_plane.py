@@ -1,15 +1,16 @@
 """Camera height above a flat ground from a depth map: a robust plane fit per image, in torch.
 
 Self-supervised training without /tf learns depth only up to scale; a known camera height
-(``camera_height_m`` of a bag source) fixes it. The lower field of view (pixels below the
-principal point, so a crop keeps the rule) is back-projected with ``modot_ros.geometry``; a batched
-RANSAC over plane hypotheses whose normal lies near the camera's up direction picks the ground,
-and a few Tukey-weighted least-squares passes refine it, so objects on the floor and walls get zero
-weight instead of pulling the plane. The height is then the weighted mean distance of the inliers
-to the optical centre along the normal; normal and weights are detached, so the height is a
-differentiable function of the depth, and exactly proportional to it: every threshold is relative
-to the plane's own distance, so scaling the depth changes no inlier and scales the height by the
-same factor (what makes it a measure of scale).
+(``camera_height_m`` of a bag source) fixes it, in training (``training.losses.camera_height``) and
+at run time (``modot_ros.scale.fit.fit_camera_height``), with this one fit. The lower field of view
+(pixels below the principal point, so a crop keeps the rule) is back-projected with
+``modot_ros.geometry``; a batched RANSAC over plane hypotheses whose normal lies near the camera's
+up direction picks the ground, and a few Tukey-weighted least-squares passes refine it, so objects
+on the floor and walls get zero weight instead of pulling the plane. The height is then the
+weighted mean distance of the inliers to the optical centre along the normal; normal and weights
+are detached, so the height is a differentiable function of the depth, and exactly proportional to
+it: every threshold is relative to the plane's own distance, so scaling the depth changes no inlier
+and scales the height by the same factor (what makes it a measure of scale).
 
 Why not a library: open3d's ``segment_plane`` fits one CPU point cloud at a time with an absolute
 distance threshold (in metres, the unit this estimate is meant to find) and no orientation prior,
@@ -44,20 +45,24 @@ class GroundFit(NamedTuple):
     """Per image (B,): height of the optical centre above the plane, its normal and validity.
 
     ``height`` is differentiable w.r.t. the depth where ``found``; elsewhere it is NaN.
-    ``inlier_share``: share of the lower field of view's valid points within the inlier band.
+    ``inlier_share``: share of the lower field of view's valid points within the inlier band;
+    ``inliers`` their count; ``residual``: RMS inlier distance to the plane over the plane's distance.
     """
 
     height: torch.Tensor
     normal: torch.Tensor
     inlier_share: torch.Tensor
     found: torch.Tensor
+    inliers: torch.Tensor
+    residual: torch.Tensor
 
 
-def _lower_points(depth: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _lower_points(depth: torch.Tensor, K: torch.Tensor,
+                  max_points: int = MAX_POINTS) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, N, 3) points of pixels below the principal point (every s-th pixel) and (B, N) validity."""
     points = backproject_torch(depth, K)  # (B, 3, H, W)
     height, width = depth.shape[-2:]
-    stride = max(1, math.ceil(math.sqrt(height * width / 2 / MAX_POINTS)))
+    stride = max(1, math.ceil(math.sqrt(height * width / 2 / max_points)))
     points, valid = points[..., ::stride, ::stride], torch.isfinite(depth) & (depth > 0)
     rows = torch.arange(0, height, stride, device=depth.device, dtype=K.dtype)
     valid = valid[..., ::stride, ::stride] & (rows.view(1, 1, -1, 1) > K[:, 1, 2].view(-1, 1, 1, 1))
@@ -65,10 +70,9 @@ def _lower_points(depth: torch.Tensor, K: torch.Tensor) -> tuple[torch.Tensor, t
     return points.flatten(2).transpose(1, 2), valid.flatten(1)
 
 
-def _oriented(normal: torch.Tensor, point: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _oriented(normal: torch.Tensor, point: torch.Tensor, up: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Unit normals turned toward the camera's up, and the plane offsets d (n.p + d = 0)."""
     normal = normal / normal.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    up = normal.new_tensor(CAMERA_UP)
     normal = torch.where((normal @ up).unsqueeze(-1) < 0, -normal, normal)
     return normal, -(normal * point).sum(-1)
 
@@ -79,15 +83,16 @@ def _inliers(normal, offset, points, valid) -> torch.Tensor:
     return valid & (residual < INLIER_TOLERANCE * offset.unsqueeze(-1))
 
 
-def _ransac(points: torch.Tensor, valid: torch.Tensor, generator: torch.Generator) -> tuple:
+def _ransac(points: torch.Tensor, valid: torch.Tensor, generator: torch.Generator, up: torch.Tensor,
+            min_cos: float) -> tuple:
     """Best upright plane per image, (B, 3) normal and (B,) offset, from random point triples."""
     batch = points.shape[0]
     weights = valid.float() + 1e-12  # an image without valid points still draws (and fails later)
     picks = torch.multinomial(weights, 3 * HYPOTHESES, replacement=True, generator=generator)
     triples = points.gather(1, picks.unsqueeze(-1).expand(-1, -1, 3)).view(batch, HYPOTHESES, 3, 3)
     normal = torch.cross(triples[:, :, 1] - triples[:, :, 0], triples[:, :, 2] - triples[:, :, 0], dim=-1)
-    normal, offset = _oriented(normal, triples[:, :, 0])
-    upright = normal @ normal.new_tensor(CAMERA_UP) >= math.cos(math.radians(MAX_TILT_DEG))
+    normal, offset = _oriented(normal, triples[:, :, 0], up)
+    upright = normal @ up >= min_cos
     inliers = _inliers(normal.transpose(0, 1), offset.transpose(0, 1), points, valid)  # (M, B, N)
     score = inliers.sum(-1).transpose(0, 1) * (upright & (offset > 0))  # below the camera only
     best = score.argmax(1)
@@ -95,7 +100,7 @@ def _ransac(points: torch.Tensor, valid: torch.Tensor, generator: torch.Generato
     return normal[rows, best], offset[rows, best]
 
 
-def _refine(points, valid, normal, offset) -> tuple:
+def _refine(points, valid, normal, offset, up) -> tuple:
     """Tukey-weighted least-squares planes started from RANSAC's; off-plane points weigh zero."""
     for _ in range(REFINE_STEPS):
         residual = torch.einsum("bk,bnk->bn", normal, points) + offset.unsqueeze(-1)
@@ -105,27 +110,35 @@ def _refine(points, valid, normal, offset) -> tuple:
         centre = (weight.unsqueeze(-1) * points).sum(1) / total
         spread = points - centre.unsqueeze(1)
         covariance = torch.einsum("bn,bni,bnj->bij", weight, spread, spread) / total.unsqueeze(-1)
-        normal, offset = _oriented(torch.linalg.eigh(covariance)[1][..., 0], centre)
+        normal, offset = _oriented(torch.linalg.eigh(covariance)[1][..., 0], centre, up)
     return normal, offset
 
 
-def fit_ground(depth: torch.Tensor, K: torch.Tensor, seed: int = 0) -> GroundFit:
+def fit_ground(depth: torch.Tensor, K: torch.Tensor, seed: int = 0, up: tuple = CAMERA_UP,
+               max_tilt_deg: float = MAX_TILT_DEG, max_points: int = MAX_POINTS) -> GroundFit:
     """Ground plane and camera height of (B, 1, H, W) metric depth with (B, 3, 3) intrinsics.
 
     Not found (height NaN) where fewer than ``MIN_POINTS`` or ``MIN_INLIER_SHARE`` of the lower
-    field of view lie on the plane, or its normal tilts more than ``MAX_TILT_DEG`` from up.
+    field of view lie on the plane, or its normal tilts more than ``max_tilt_deg`` from ``up``
+    (the gravity prior in the optical frame: a camera pitched down sees up tilted toward -z).
+    ``max_points``: lower-field points sampled per image (fewer: faster, coarser).
     """
     K = K.to(depth.dtype)
-    points, valid = _lower_points(depth, K)
+    points, valid = _lower_points(depth, K, max_points)
     with torch.no_grad():
         generator = torch.Generator(device=depth.device).manual_seed(seed)
         plain = points.detach().float()
-        normal, offset = _refine(plain, valid, *_ransac(plain, valid, generator))
+        up = plain.new_tensor(up) / float(torch.tensor(up, dtype=torch.float64).norm())
+        min_cos = math.cos(math.radians(max_tilt_deg))
+        normal, offset = _refine(plain, valid, *_ransac(plain, valid, generator, up, min_cos), up)
         inliers = _inliers(normal[None], offset[None], plain, valid)[0]
         weight = inliers.float()
         share = weight.sum(1) / valid.sum(1).clamp_min(1)
-        upright = normal @ normal.new_tensor(CAMERA_UP) >= math.cos(math.radians(MAX_TILT_DEG))
+        upright = normal @ up >= min_cos
         found = upright & (offset > 0) & (weight.sum(1) >= MIN_POINTS) & (share >= MIN_INLIER_SHARE)
+        relative = (torch.einsum("bk,bnk->bn", normal, plain) + offset.unsqueeze(-1)) / offset.abs().clamp_min(
+            1e-9).unsqueeze(-1)
+        residual = ((relative**2 * weight).sum(1) / weight.sum(1).clamp_min(1)).sqrt()
     distance = -(points * normal.to(points.dtype).unsqueeze(1)).sum(-1)  # differentiable in depth
     height = (distance * weight).sum(1) / weight.sum(1).clamp_min(1)
-    return GroundFit(torch.where(found, height, torch.nan), normal, share, found)
+    return GroundFit(torch.where(found, height, torch.nan), normal, share, found, weight.sum(1), residual)
