@@ -35,6 +35,20 @@ def play(peer: Peer, count: int, period: float, topic: str = "depth/image", wait
     return stamps
 
 
+def until_answered(peer: Peer, send, topic: str = "depth/image", tries: int = 30) -> None:
+    """Send frames (``send(stamp)``) until the node answers one on ``topic``.
+
+    Seeing the node's publisher does not mean the node sees our subscription yet: until it does,
+    lazy mode skips frames, and a scenario that counts its first frames would lose them.
+    """
+    for _ in range(tries):
+        send(now_ns())
+        if peer.wait(lambda: bool(peer.received(topic)), 1.0):
+            peer.spin(1.0)  # let a warm-up frame still in the worker finish: it would replace the next one
+            return
+    raise AssertionError(f"the node answered none of {tries} warm-up frames on {topic}")
+
+
 def topics(peer: Peer) -> dict:
     out = {}
     # lazy: nothing subscribes to any output -> the node must not infer
@@ -190,6 +204,7 @@ def compressed(peer: Peer) -> dict:
     peer.subscribe(["depth/image"])
     assert peer.wait(lambda: publisher.get_subscription_count() > 0
                      and peer.subs["depth/image"].get_publisher_count() > 0, 90), "node never subscribed"
+    until_answered(peer, lambda s: peer.compressed_frame(publisher, s, "jpeg"))
     good = {codec: play(peer, 2, 0.3, send=lambda s, c=codec: peer.compressed_frame(publisher, s, c))
             for codec in ("jpeg", "png")}
     cut = now_ns()
