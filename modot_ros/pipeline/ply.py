@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import open3d as o3d
 
 
 def write_ply(path: str | Path, xyz: np.ndarray, rgb: np.ndarray | None = None,
@@ -20,6 +19,8 @@ def write_ply(path: str | Path, xyz: np.ndarray, rgb: np.ndarray | None = None,
     cloud becomes an unorganized PLY. A cloud without any finite point writes no file (PLY
     readers, open3d's own included, reject an empty vertex list) and returns 0.
     """
+    import open3d as o3d  # here, not at the top: importing it takes seconds, and bag evaluation
+    # imports this module whether or not it writes a PLY
     xyz = np.asarray(xyz, np.float32).reshape(-1, 3)
     keep = np.isfinite(xyz).all(axis=1)
     count = int(keep.sum())

@@ -73,10 +73,10 @@ class ScaleInput:
 
     def apply(self, prediction: Any, image_stamp_ns: int) -> Any:
         """The prediction at the engine's scale; the state goes to the diagnostics."""
-        if ScaleSettings.from_config(self.node.config) != self.settings:  # a parameter changed
-            self.settings = ScaleSettings.from_config(self.node.config)
+        settings = ScaleSettings.from_config(self.node.config)
+        if settings != self.settings:  # a parameter changed: a new engine (and tracker) for it
             from modot_ros.scale.engine import ScaleEngine
-            self.engine = ScaleEngine(self.settings)
+            self.settings, self.engine = settings, ScaleEngine(settings)
         prediction, state = self.engine.process(prediction, self.measurement(image_stamp_ns), image_stamp_ns / 1e9)
         if state is None:
             return prediction
