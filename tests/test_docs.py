@@ -22,6 +22,7 @@ TOPIC_PAGES = [p for p in PAGES if p.parent == REPO / "docs"]
 # marker name -> (page, generator command): the section between the markers is that command's output
 GENERATED = {
     "params": (README, ["-m", "modot_ros.ros.node_config", "--markdown"]),
+    "status": (README, ["-m", "scripts.readme_status"]),  # from docs/status/*.json, each written by its row's command
 }
 
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)

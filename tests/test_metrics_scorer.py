@@ -3,8 +3,11 @@ import numpy as np
 import pytest
 
 from modot_ros.evaluation.boundary_f1 import THRESHOLDS, boundary_f1_at, scale_invariant_boundary_f1
+from modot_ros.evaluation.cloud_metrics import flying_pixel_rate
+from modot_ros.evaluation.depth_errors import depth_metrics
 from modot_ros.evaluation.mixture_health import bimodal_mask, mixture_health
-from modot_ros.evaluation.scorer import FrameScorer, ratio_key, summary_table
+from modot_ros.evaluation.scorer import FrameScorer, GroundTruthMasks, ratio_key, summary_table
+from modot_ros.evaluation.sharpness import depth_boundary_error, depth_edges
 
 STEP = np.array([[1.0, 1.0, 2.0, 2.0]])
 
@@ -116,3 +119,44 @@ def test_scorer_flying_pixels_of_both_readouts_and_bsds_ap():
     rows = summary_table({"m": summary})
     assert rows[0] == {"metric": "AbsRel", "key": "abs_rel", "m": 0.0}
     assert any(r["metric"] == "AP (BSDS)" for r in rows)
+
+
+def _mixed_validity_frame():
+    """A box in front of a wall beyond max_depth = 20 m, GT holes (NaN, 0) and GT at or below min_depth."""
+    rng = np.random.default_rng(7)
+    gt = np.full((48, 64), 2.0)
+    gt[:, 20:40] = 1.0
+    gt[30:, :] = 25.0
+    gt += rng.uniform(0, 0.05, gt.shape)
+    gt[5:8, 5:8], gt[10, 10:14], gt[12, 50:53] = np.nan, 0.0, 5e-4
+    depth = np.where(np.isfinite(gt) & (gt > 0), gt * rng.uniform(0.8, 1.3, gt.shape), 3.0)
+    depth[:, 19:21] = 1.5  # floats between the box and the background
+    params = np.stack([1 / depth, 1 / np.roll(depth, 2, axis=1), np.full(gt.shape, 0.1), np.full(gt.shape, 0.1),
+                       rng.uniform(0, 1, gt.shape)])
+    labels = np.zeros(gt.shape, bool)
+    labels[:30, [20, 39]] = True
+    return gt.astype(np.float32), depth.astype(np.float32), params.astype(np.float32), labels
+
+
+@pytest.mark.parametrize("align", ["none", "median"])
+def test_scorer_masks_derived_once_change_no_number(align):
+    """The scorer's shared GT masks give each metric exactly what it derived on its own before.
+
+    Errors score inside the depth limits; flying pixels, mixture health and the GT's edges read
+    every GT measurement (here a wall beyond max_depth and GT below min_depth make the two differ).
+    """
+    gt, depth, params, labels = _mixed_validity_frame()
+    mean = 0.5 * (depth + np.roll(depth, 1, axis=1))
+    row = FrameScorer(max_depth=20.0, align=align).add(gt, depth=depth, depth_mean=mean, params=params,
+                                                       gt_boundary=labels)
+    masks = GroundTruthMasks.of(gt, 1e-3, 20.0)
+    assert (masks.measured & ~masks.scored).sum() > 100 and not (masks.scored & ~masks.measured).any()
+    own = depth_metrics(depth, gt, max_depth=20.0, align=align)
+    aligned = depth * own["scale"]
+    own |= depth_boundary_error(aligned, depth_edges(gt, log_depth=True), log_depth=True)
+    own |= mixture_health(params, gt, labels)
+    own |= {k: v for k, v in flying_pixel_rate(aligned, gt).items() if k != "n_band"}
+    own["flying_rate_mean_readout"] = flying_pixel_rate(mean * own["scale"], gt)["flying_rate"]
+    assert {k: row[k] for k in own} == own
+    assert flying_pixel_rate(aligned, gt, gt_measured=masks.scored) != flying_pixel_rate(aligned, gt), \
+        "on this frame the limited mask would change the flying pixels: the test would prove nothing"

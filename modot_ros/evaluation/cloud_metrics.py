@@ -31,12 +31,13 @@ from modot_ros.pipeline.cloud_filters import depth_discontinuities  # noqa: F401
 
 
 def _band_classes(pred: np.ndarray, gt: np.ndarray, band: int, rel_tol: float, jump: float,
-                  boundaries: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  boundaries: np.ndarray | None, gt_measured: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Band mask, and per band pixel: off both GT surfaces, between them (see module doc)."""
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     if pred.shape != gt.shape:
         raise ValueError(f"pred {pred.shape} and gt {gt.shape} differ in shape")
-    ok = valid_depth_mask(gt)
+    ok = valid_depth_mask(gt) if gt_measured is None else gt_measured
     edges = depth_discontinuities(gt, jump) if boundaries is None else np.asarray(boundaries, bool)
     in_band = ndimage.binary_dilation(edges, np.ones((2 * band + 1,) * 2, bool)) & ok
     size = 2 * band + 3
@@ -57,13 +58,15 @@ def flying_mask(pred: np.ndarray, gt: np.ndarray, band: int = 2, rel_tol: float 
 
 
 def flying_pixel_rate(pred: np.ndarray, gt: np.ndarray, band: int = 2, rel_tol: float = 0.05,
-                      jump: float = 0.1, boundaries: np.ndarray | None = None) -> dict[str, float]:
+                      jump: float = 0.1, boundaries: np.ndarray | None = None,
+                      gt_measured: np.ndarray | None = None) -> dict[str, float]:
     """Fraction of band pixels whose predicted depth floats between or off both GT surfaces.
 
-    ``boundaries`` overrides the GT discontinuity mask (e.g. OB labels). Returns
-    ``flying_rate``, ``off_surface_rate`` and ``n_band`` (NaN rates when the band is empty).
+    ``boundaries`` overrides the GT discontinuity mask (e.g. OB labels). ``gt_measured``:
+    ``valid_depth_mask(gt)`` when the caller has it (no depth limits: every GT surface counts).
+    Returns ``flying_rate``, ``off_surface_rate`` and ``n_band`` (NaN rates when the band is empty).
     """
-    in_band, off, between = _band_classes(pred, gt, band, rel_tol, jump, boundaries)
+    in_band, off, between = _band_classes(pred, gt, band, rel_tol, jump, boundaries, gt_measured)
     n = int(in_band.sum())
     if n == 0:
         return {"flying_rate": float("nan"), "off_surface_rate": float("nan"), "n_band": 0.0}

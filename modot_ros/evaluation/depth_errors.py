@@ -20,10 +20,14 @@ DEPTH_METRIC_NAMES = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog",
                       "delta1", "delta2", "delta3")
 
 
-def gt_valid_mask(gt: np.ndarray, min_depth: float = 1e-3, max_depth: float | None = None) -> np.ndarray:
-    """The GT pixels every depth metric scores: valid depth (REP 117) strictly inside the limits."""
+def gt_valid_mask(gt: np.ndarray, min_depth: float = 1e-3, max_depth: float | None = None,
+                  measured: np.ndarray | None = None) -> np.ndarray:
+    """The GT pixels every depth metric scores: valid depth (REP 117) strictly inside the limits.
+
+    ``measured``: ``valid_depth_mask(gt)``, when the caller has derived it already.
+    """
     gt = np.asarray(gt, dtype=np.float64)
-    mask = valid_depth_mask(gt) & (gt > min_depth)
+    mask = (valid_depth_mask(gt) if measured is None else measured) & (gt > min_depth)
     return mask & (gt < max_depth) if max_depth is not None else mask
 
 

@@ -26,8 +26,7 @@ def ob_band(gt_boundary: np.ndarray, band: int = 2) -> np.ndarray:
     return ndimage.binary_dilation(np.asarray(gt_boundary, bool), np.ones((2 * band + 1,) * 2, bool))
 
 
-def _surfaces(gt: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]:
-    ok = valid_depth_mask(gt)
+def _surfaces(gt: np.ndarray, band: int, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     size = 2 * band + 1
     near = ndimage.minimum_filter(np.where(ok, gt, np.inf), size=size, mode="nearest")
     far = ndimage.maximum_filter(np.where(ok, gt, -np.inf), size=size, mode="nearest")
@@ -40,13 +39,18 @@ def _within(depth: np.ndarray, surface: np.ndarray, rel_tol: float) -> np.ndarra
 
 
 def bimodal_mask(params: np.ndarray, gt: np.ndarray, gt_boundary: np.ndarray, band: int = 2,
-                 rel_tol: float = 0.10, min_weight: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """(scored, bimodal) (H, W) masks: the separable OB-band pixels and those that are bimodal."""
+                 rel_tol: float = 0.10, min_weight: float = 0.05,
+                 gt_measured: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(scored, bimodal) (H, W) masks: the separable OB-band pixels and those that are bimodal.
+
+    ``gt_measured``: ``valid_depth_mask(gt)`` when the caller has it (no depth limits).
+    """
     params, gt = np.asarray(params, np.float64), np.asarray(gt, np.float64)
-    near, far = _surfaces(gt, band)
+    ok = valid_depth_mask(gt) if gt_measured is None else gt_measured
+    near, far = _surfaces(gt, band, ok)
     with np.errstate(invalid="ignore"):
         separable = far * (1 - rel_tol) > near * (1 + rel_tol)
-    scored = ob_band(gt_boundary, band) & valid_depth_mask(gt) & np.isfinite(near) & separable
+    scored = ob_band(gt_boundary, band) & ok & np.isfinite(near) & separable
     with np.errstate(divide="ignore"):
         d1, d2 = 1.0 / params[0], 1.0 / params[1]
     w1 = params[4]
@@ -57,22 +61,22 @@ def bimodal_mask(params: np.ndarray, gt: np.ndarray, gt_boundary: np.ndarray, ba
 
 
 def mixture_health(params: np.ndarray, gt: np.ndarray, gt_boundary: np.ndarray | None,
-                   band: int = 2, rel_tol: float = 0.10) -> dict[str, float]:
+                   band: int = 2, rel_tol: float = 0.10, gt_measured: np.ndarray | None = None) -> dict[str, float]:
     """Dominance shares (overall / OB band) and edge bimodality of one frame (NaN where empty).
 
     Keys: ``dominant1``, ``dominant2``, ``dominant1_ob``, ``dominant2_ob``, ``bimodality``
-    (fractions in [0, 1]).
+    (fractions in [0, 1]). ``gt_measured``: ``valid_depth_mask(gt)`` when the caller has it.
     """
     params = np.asarray(params, np.float64)
     if params.ndim != 3 or params.shape[0] != 5:
         raise ValueError(f"mixture params must be (5, H, W), got {params.shape}")
     first = params[4] >= 0.5
-    ok = valid_depth_mask(np.asarray(gt, np.float64))
+    ok = valid_depth_mask(np.asarray(gt, np.float64)) if gt_measured is None else gt_measured
     out = {"dominant1": _share(first, ok), "dominant2": _share(~first, ok)}
     if gt_boundary is None:
         return out | {"dominant1_ob": np.nan, "dominant2_ob": np.nan, "bimodality": np.nan}
     near_ob = ob_band(gt_boundary, band) & ok
-    scored, bimodal = bimodal_mask(params, gt, gt_boundary, band, rel_tol)
+    scored, bimodal = bimodal_mask(params, gt, gt_boundary, band, rel_tol, gt_measured=ok)
     return out | {"dominant1_ob": _share(first, near_ob), "dominant2_ob": _share(~first, near_ob),
                   "bimodality": _share(bimodal, scored)}
 

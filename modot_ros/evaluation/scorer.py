@@ -13,9 +13,14 @@ modules; this module applies them frame by frame and pools them:
   same model's weighted-mean read-out; the scale-invariant boundary F1 of Depth Pro.
 * mixture health (``mixture_health``) when mixture parameters are given.
 * occlusion boundaries with the BSDS protocol; ``ap`` is the BSDS Area-PR (``ap_bsds``).
+
+The GT's valid pixels are derived once per frame (``GroundTruthMasks``), in two senses that differ
+on purpose: ``scored`` (inside the depth limits) for the errors, ``measured`` (every GT
+measurement) for what reads the GT's geometry (its edges and the surfaces beside them).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,6 +52,27 @@ SUMMARY_LABELS = {
     "dominant1_ob": "component 1 dominant, ≤2 px of GT OB", "dominant2_ob": "component 2 dominant, ≤2 px of GT OB",
     "bimodality": "edge bimodality", "ods": "ODS F", "ois": "OIS F", "ap": "AP (BSDS)",
 }
+
+
+@dataclass(frozen=True)
+class GroundTruthMasks:
+    """The valid pixels of one frame's GT depth, derived once for every metric.
+
+    ``measured``: every usable GT measurement (finite, > 0, no depth limits). The GT's geometry is
+    read over it: its Canny edges (DBE), and the near and far surfaces beside a discontinuity
+    (flying pixels, mixture health), because a surface beyond ``max_depth`` still bounds the one
+    in front of it; limiting it would move or remove edges.
+    ``scored``: ``measured`` strictly inside (min_depth, max_depth): the pixels the depth errors,
+    coverage, the distance-bin ratios and the boundary F1 score.
+    """
+
+    measured: np.ndarray
+    scored: np.ndarray
+
+    @classmethod
+    def of(cls, gt: np.ndarray, min_depth: float, max_depth: float | None) -> GroundTruthMasks:
+        measured = valid_depth_mask(np.asarray(gt, np.float64))
+        return cls(measured, gt_valid_mask(gt, min_depth, max_depth, measured=measured))
 
 
 def ratio_key(lo: float, hi: float) -> str:
@@ -85,9 +111,10 @@ class FrameScorer:
         """Score one frame; every array (H, W) at the GT size, ``params`` (C, H, W)."""
         row: dict[str, float] = {}
         if gt_depth is not None and depth is not None:
-            row |= self._depth_scores(depth, gt_depth, depth_mean)
+            masks = GroundTruthMasks.of(gt_depth, self.min_depth, self.max_depth)
+            row |= self._depth_scores(depth, gt_depth, depth_mean, masks)
             if params is not None and params.shape[0] == 5:
-                row |= mixture_health(params, gt_depth, gt_boundary)
+                row |= mixture_health(params, gt_depth, gt_boundary, gt_measured=masks.measured)
             if self.clouds and intrinsics is not None:
                 row |= _cloud_scores(depth, gt_depth, intrinsics)
         if boundary is not None and gt_boundary is not None and len(self.rows) % self.ob_stride == 0:
@@ -95,9 +122,9 @@ class FrameScorer:
         self.rows.append(row)
         return row
 
-    def _depth_scores(self, depth: np.ndarray, gt: np.ndarray, depth_mean: np.ndarray | None) -> dict:
-        # the GT's valid pixels once per frame, for every depth metric below
-        gt_valid = gt_valid_mask(gt, self.min_depth, self.max_depth)
+    def _depth_scores(self, depth: np.ndarray, gt: np.ndarray, depth_mean: np.ndarray | None,
+                      masks: GroundTruthMasks) -> dict:
+        gt_valid, measured = masks.scored, masks.measured
         limits = dict(min_depth=self.min_depth, max_depth=self.max_depth, gt_valid=gt_valid)
         scores = depth_metrics(depth, gt, align=self.align, **limits)
         median = depth_metrics(depth, gt, align="median", **limits)
@@ -105,13 +132,15 @@ class FrameScorer:
         scores["coverage"] = float((gt_valid & valid_depth_mask(depth)).sum() / max(1, gt_valid.sum()))
         self._pool_ratios(depth, gt, gt_valid)
         aligned = depth * scores["scale"] if self.align == "median" and np.isfinite(scores["scale"]) else depth
-        scores |= depth_boundary_error(aligned, depth_edges(gt, log_depth=True), log_depth=True)
+        gt_edges = depth_edges(gt, log_depth=True, measured=measured)
+        scores |= depth_boundary_error(aligned, gt_edges, log_depth=True)
         scores["si_boundary_f1"] = scale_invariant_boundary_f1(depth, np.where(gt_valid, gt, np.nan))
-        fly = flying_pixel_rate(aligned, gt)
+        fly = flying_pixel_rate(aligned, gt, gt_measured=measured)
         scores |= {"flying_rate": fly["flying_rate"], "off_surface_rate": fly["off_surface_rate"]}
         if depth_mean is not None:
             scale = scores["scale"] if self.align == "median" else 1.0
-            scores["flying_rate_mean_readout"] = flying_pixel_rate(depth_mean * scale, gt)["flying_rate"]
+            scores["flying_rate_mean_readout"] = flying_pixel_rate(depth_mean * scale, gt,
+                                                                   gt_measured=measured)["flying_rate"]
             scores["abs_rel_mean_readout"] = depth_metrics(depth_mean, gt, align=self.align, **limits)["abs_rel"]
         return scores
 
@@ -164,5 +193,5 @@ def summary_table(summaries: dict[str, dict[str, float]]) -> list[dict[str, obje
             for k in keys]
 
 
-__all__ = ["DBE_CONVENTION", "DEPTH_METRIC_NAMES", "FrameScorer", "RATIO_BINS", "SUMMARY_LABELS",
+__all__ = ["DBE_CONVENTION", "DEPTH_METRIC_NAMES", "FrameScorer", "GroundTruthMasks", "RATIO_BINS", "SUMMARY_LABELS",
            "ratio_key", "summary_table"]

@@ -29,13 +29,15 @@ def _fill_invalid(depth: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 def depth_edges(depth: np.ndarray, valid: np.ndarray | None = None, log_depth: bool = False,
-                sigma: float = float(np.sqrt(2)), low: float = 0.15, high: float = 0.3) -> np.ndarray:
-    """Canny edges of min-max-normalised (optionally log) depth; ``valid`` defaults to finite > 0.
+                sigma: float = float(np.sqrt(2)), low: float = 0.15, high: float = 0.3,
+                measured: np.ndarray | None = None) -> np.ndarray:
+    """Canny edges of min-max-normalised (optionally log) depth over finite > 0 pixels [and ``valid``].
 
     Use it for the prediction, or for GT depth when no GT edge map exists (SOB uses log depth).
+    ``measured``: ``valid_depth_mask(depth)`` when the caller has derived it already.
     """
     depth = np.asarray(depth, dtype=np.float64)
-    ok = valid_depth_mask(depth)
+    ok = valid_depth_mask(depth) if measured is None else np.array(measured, dtype=bool)
     if valid is not None:
         ok &= np.asarray(valid, dtype=bool)
     if not ok.any():

@@ -1,11 +1,12 @@
 """``modot_node``: image + camera_info in; depth, occlusion boundaries and sharp clouds out.
 
-Wiring only: sync (``modot_ros.pipeline.stamp_sync``), estimator (``modot_ros.inference``), arrays and
-messages (``modot_ros.pipeline.frame_outputs``). A lifecycle node: configure loads the model and creates the
-publishers, activate subscribes, deactivate/cleanup release. With ``use_lifecycle`` false (default)
-``main`` configures and activates it at once. With ``image_transport`` compressed the input is
-``image/compressed`` (jpeg/png), decoded on the worker thread. Inference runs on a worker thread
-that always takes the freshest frame, so latency stays bounded when input is faster than the model.
+Wiring only: sync (``modot_ros.pipeline.stamp_sync``), estimator (``modot_ros.inference``), what is
+done with each frame (``modot_ros.ros.frame_processing``). A lifecycle node: configure loads the
+model and creates the publishers, activate subscribes, deactivate/cleanup release. With
+``use_lifecycle`` false (default) ``main`` configures and activates it at once. With
+``image_transport`` compressed the input is ``image/compressed`` (jpeg/png), decoded on the worker
+thread. Inference runs on a worker thread that always takes the freshest frame, so latency stays
+bounded when input is faster than the model.
 """
 from __future__ import annotations
 
@@ -20,14 +21,10 @@ from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from modot_ros.pipeline.frame_outputs import compute_frame_arrays, frame_messages
-from modot_ros.pipeline.options import OutputOptions
 from modot_ros.pipeline.topics import TOPICS
-from modot_ros.pipeline.compressed import decode_rgb, is_compressed
-from modot_ros.pipeline.messages import (COLOUR_ENCODINGS, MessageError, camera_info_to_intrinsics,
-                                         check_size_matches_info)
-from modot_ros.ros.node_config import DEFAULT_FRAME_ID, FIELDS, NodeConfig, check_value
+from modot_ros.ros.node_config import FIELDS, NodeConfig, check_value
 from modot_ros.ros.diagnostics import FrameStats, diagnostics_message
+from modot_ros.ros.frame_processing import input_problem, process_pair, subscribed_topics
 from modot_ros.ros.image_input import image_input
 from modot_ros.ros.message_types import rclpy_message_types
 from modot_ros.ros.params import apply_changes, declare_all
@@ -35,7 +32,7 @@ from modot_ros.ros.qos import parse_qos
 from modot_ros.ros.scale_input import ScaleInput
 from modot_ros.ros.silent_input import SilentInputWatchdog
 from modot_ros.ros.worker import FreshestWorker
-from modot_ros.pipeline.stamp_sync import StampSync, frame_latency, stamp_ns
+from modot_ros.pipeline.stamp_sync import StampSync, stamp_ns
 
 THROTTLE_S = 5.0
 
@@ -136,7 +133,7 @@ class ModotNode(LifecycleNode):
         mode = "cache" if self.config.camera_info_cache else ("approx" if self.config.approx_sync else "exact")
         self.sync = StampSync(mode, self.config.approx_sync_slop)
         self.last_stamp = -1
-        self.worker = FreshestWorker(self._process)
+        self.worker = FreshestWorker(lambda pair: process_pair(self, pair))
         qos = parse_qos(self.config.input_qos, self.config.input_qos_depth)
         image_type, self.image_topic = image_input(self, self.config.image_transport)
         self.subscriptions_ = [self.create_subscription(image_type, self.image_topic, self._on_image, qos),
@@ -180,9 +177,6 @@ class ModotNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     # ---- input --------------------------------------------------------------------------------
-    def _subscribed(self) -> set[str]:
-        return {t for t, pub in self.publishers_.items() if pub.get_subscription_count() > 0}
-
     def _on_info(self, msg: CameraInfo) -> None:
         if self.sync is not None:
             self._feed(self.sync.add_info, msg)
@@ -198,104 +192,19 @@ class ModotNode(LifecycleNode):
                            + f"'{self.resolve_topic_name('camera_info')}' (set approx_sync or "
                            "camera_info_cache for unsynchronised sources)")
 
-    def _size_problem(self, width: int, height: int) -> tuple[str, str] | None:
-        if width * height > self.config.max_input_pixels:
-            return "size", (f"image {width}x{height} exceeds max_input_pixels="
-                            f"{self.config.max_input_pixels}; downscale it or raise the parameter")
-        return None
-
-    def _check_image(self, msg: Image | CompressedImage) -> tuple[str, str] | None:
-        """(kind, reason) when the image is refused before any work is spent on it.
-
-        A compressed image's encoding and size are known only once decoded, on the worker thread.
-        """
-        if not is_compressed(msg):
-            if msg.encoding not in COLOUR_ENCODINGS:
-                return "encoding", (f"unsupported image encoding '{msg.encoding}'; use one of "
-                                    f"{', '.join(COLOUR_ENCODINGS)}")
-            if problem := self._size_problem(msg.width, msg.height):
-                return problem
-        stamp = stamp_ns(msg.header)
-        if stamp and stamp <= self.last_stamp:  # stamp 0 (unstamped) carries no order to check
-            return "stamp", (f"image stamp {stamp / 1e9:.3f} s is not newer than the previous "
-                             f"{self.last_stamp / 1e9:.3f} s (out of order or repeated); dropped")
-        return None
-
     def _on_image(self, msg: Image | CompressedImage) -> None:
         self.stats.count("input")
         self.watchdog.heard()
-        problem = self._check_image(msg)
+        problem = input_problem(msg, self.config.max_input_pixels, self.last_stamp)
         if problem:
             self.stats.count("rejected")
             self.warn_once(*problem)
             return
         self.last_stamp = max(self.last_stamp, stamp_ns(msg.header))
-        if self.config.lazy and not self._subscribed():
+        if self.config.lazy and not subscribed_topics(self.publishers_):
             self.stats.count("lazy_skipped")
             return
         self._feed(self.sync.add_image, msg)
-
-    # ---- processing (worker thread) ---------------------------------------------------------------
-    def _process(self, pair: tuple[Image | CompressedImage, CameraInfo]) -> None:
-        try:
-            self._process_frame(*pair)
-        except (MessageError, ValueError, TypeError) as error:
-            self.stats.count("rejected")
-            self.warn_once(f"bad:{error}", f"frame skipped: {error}")
-        except Exception as error:  # noqa: BLE001 - keep serving; the next frame may be fine
-            self.warn_once(f"error:{type(error).__name__}", f"frame failed: {type(error).__name__}: {error}")
-
-    def _process_frame(self, image: Image | CompressedImage, info: CameraInfo) -> None:
-        config, subscribed = self.config, self._subscribed()
-        if config.lazy and not subscribed:
-            self.stats.count("lazy_skipped")
-            return
-        timings, start = {}, time.perf_counter()
-        rgb = decode_rgb(image)  # first: names zero-size, step, data-size and undecodable-payload problems
-        if is_compressed(image) and (problem := self._size_problem(rgb.shape[1], rgb.shape[0])):
-            raise MessageError(problem[1])
-        check_size_matches_info(rgb.shape[1], rgb.shape[0], info)
-        intrinsics = camera_info_to_intrinsics(info)
-        options = OutputOptions.from_config(config)
-        if config.lazy and "points" not in subscribed:  # no cloud nobody reads
-            options = OutputOptions.from_config(config.replace(publish_points=False))
-        if config.debug_delay_ms:
-            time.sleep(config.debug_delay_ms / 1e3)
-        timings["convert"] = (time.perf_counter() - start) * 1e3
-        tick = time.perf_counter()
-        prediction = self.estimator.predict(rgb, intrinsics, options.output_size(rgb.shape[1], rgb.shape[0]))
-        timings["forward"] = (time.perf_counter() - tick) * 1e3
-        tick = time.perf_counter()
-        prediction = self.scale_input.apply(prediction, stamp_ns(image.header))
-        timings["scale"] = (time.perf_counter() - tick) * 1e3
-        arrays = compute_frame_arrays(prediction, rgb, options)
-        timings["readout"], timings["cloud"] = arrays.timings_ms["edges"], arrays.timings_ms["cloud"]
-        tick = time.perf_counter()
-        header = self._output_header(image)
-        messages = frame_messages(arrays, header, info, self.types, options)
-        timings["messages"] = (time.perf_counter() - tick) * 1e3
-        tick = time.perf_counter()
-        for topic, msg in messages.items():
-            if not config.lazy or topic in subscribed:
-                self.publishers_[topic].publish(msg)
-        timings["publish"] = (time.perf_counter() - tick) * 1e3
-        timings["total"] = (time.perf_counter() - start) * 1e3
-        latency, kind, problem = frame_latency(self.get_clock().now().nanoseconds, stamp_ns(image.header))
-        if problem:
-            self.warn_first(f"latency:{kind}", problem)
-        self.stats.frame(timings, latency)
-
-    def _output_header(self, image: Image | CompressedImage):
-        """The input header with the output frame_id: the parameter, the image's, or the default."""
-        header = image.header
-        if self.config.frame_id:
-            header.frame_id = self.config.frame_id
-        elif not header.frame_id:
-            header.frame_id = DEFAULT_FRAME_ID
-            self.warn_first("frame_id", f"images on '{self.image_topic}' have an empty "
-                            f"header.frame_id, which RViz and tf cannot place; publishing in "
-                            f"'{DEFAULT_FRAME_ID}': set the camera driver's frame or the frame_id parameter")
-        return header
 
     def _check_silent_input(self) -> None:
         """Warn when the image topic has publishers but nothing arrived (``silent_input``)."""

@@ -111,6 +111,7 @@ class NodeConfig:
     laser_extrinsic: str = scale_field("laser_extrinsic")
     range_pixel_u: float = scale_field("range_pixel_u")
     range_pixel_v: float = scale_field("range_pixel_v")
+    range_offset: str = scale_field("range_offset")
     scale_fit_shift: bool = scale_field("scale_fit_shift")
     scale_min_inliers: int = scale_field("scale_min_inliers")
     scale_smoothing: float = scale_field("scale_smoothing")

@@ -8,6 +8,7 @@ A script on one prediction::
     metric = fit.apply(pred.depth) if fit.trusted else pred.depth
 
 Modules: ``fit`` (the per-frame fits), ``samples`` (LaserScan / Range / ground truth to pixels),
+``measurements`` (a LaserScan / Range / depth message, rclpy's or a bag's, to a measurement),
 ``tracker`` (smoothing over frames, fallback, applying a scale to a ``Prediction``),
 ``ground_plane`` (the plane fit training's camera-height loss uses too), ``engine`` (all of it per
 frame, as the node, bag evaluation and training evaluation run it) and ``settings`` (its options;
@@ -16,9 +17,11 @@ torch-free, so the node's parameter table imports it cheaply: hence the lazy nam
 from importlib import import_module
 
 _HOMES = {
-    "fit": ("FitOptions", "ScaleFit", "fit_camera_height", "fit_points", "fit_sparse_depth", "reliable_mask",
-            "up_from_pitch"),
-    "samples": ("extrinsic_from_text", "ground_truth_samples", "laser_scan_samples", "range_sample"),
+    "fit": ("FitOptions", "ScaleFit", "fit_camera_height", "fit_pairs", "fit_points", "fit_range_beam",
+            "fit_sparse_depth", "reliable_mask", "up_from_pitch"),
+    "samples": ("RangeBeam", "extrinsic_from_text", "ground_truth_samples", "laser_scan_samples", "offset_from_text",
+                "range_beam"),
+    "measurements": ("measurement_from_message",),
     "tracker": ("ScaleState", "ScaleTracker", "scaled_prediction"),
     "engine": ("ScaleEngine", "ground_truth_measurement"),
     "settings": ("SCALE_SOURCES", "LaserScanData", "RangeData", "ScaleSettings"),

@@ -1,9 +1,9 @@
 """Fit the metric scale of a predicted depth map to what the robot knows.
 
-Three fits, one result type (``ScaleFit``):
+Four fits, one result type (``ScaleFit``):
 
 * ``fit_points``: metric depths at pixels (a sparse depth image, lidar points projected into the
-  image, one rangefinder beam). Scale only: the maximum-consensus log ratio ``log(z / d)`` (an
+  image). Scale only: the maximum-consensus log ratio ``log(z / d)`` (an
   exact 1-D RANSAC: every sample is a hypothesis, found by a sliding window over the sorted
   ratios), refined as the median of its inliers. The median, not the mean, because the model's
   own per-pixel error is skewed (near objects placed too far), and it is what the per-image
@@ -11,6 +11,7 @@ Three fits, one result type (``ScaleFit``):
   (``1/z = a/d + b``, LARIAD's model), RANSAC over sample pairs then least squares on the inliers.
 * ``fit_sparse_depth``: the same on every valid pixel of a metric depth image of any density and
   resolution covering the colour camera's view (registered to it).
+* ``fit_range_beam``: one rangefinder return against the median prediction over its cone.
 * ``fit_camera_height``: the ground plane of the prediction (``ground_plane.fit_ground``, shared
   with training), scaled so that the optical centre lies at the known height above it.
 
@@ -21,6 +22,7 @@ border (lidar-camera registration and lens distortion are worst there).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -31,6 +33,7 @@ import torch
 from modot_ros.depth_units import valid_depth_mask
 from modot_ros.geometry import CameraIntrinsics, backproject, resize_affine
 from modot_ros.scale.ground_plane import INLIER_TOLERANCE, MIN_POINTS, fit_ground
+from modot_ros.scale.samples import RangeBeam
 
 
 @dataclass(frozen=True)
@@ -158,11 +161,15 @@ def fit_points(depth: np.ndarray, u: np.ndarray, v: np.ndarray, z: np.ndarray,
     col, row, z = col[inside].astype(np.intp), row[inside].astype(np.intp), z[inside]
     pred = np.asarray(depth, np.float64)[row, col]
     usable = reliable_mask((h, w), boundary, confidence, options)[row, col] & valid_depth_mask(pred)
-    pred, z = pred[usable], z[usable]
-    if z.size == 0:
+    if not usable.any():
         return untrusted(f"no usable samples ({int(inside.sum())} in view, all on occlusion "
                          "boundaries, low confidence, the border or invalid prediction)"
                          if inside.any() else "no samples in view")
+    return fit_pairs(pred[usable], z[usable], options)
+
+
+def fit_pairs(pred: np.ndarray, z: np.ndarray, options: FitOptions = FitOptions()) -> ScaleFit:
+    """The robust fit of metric ``z`` to predicted ``pred`` (usable pairs, at least one), and its trust."""
     if z.size > options.max_samples:
         pick = np.random.default_rng(options.seed).choice(z.size, options.max_samples, replace=False)
         pred, z = pred[pick], z[pick]
@@ -177,6 +184,39 @@ def fit_points(depth: np.ndarray, u: np.ndarray, v: np.ndarray, z: np.ndarray,
          f"inlier share {count / z.size:.2f} < {options.min_inlier_share}") or \
         ("" if residual <= options.max_residual else f"residual {residual:.3f} > {options.max_residual}")
     return ScaleFit(scale, shift, count, int(z.size), residual, not reason, reason)
+
+
+def fit_range_beam(depth: np.ndarray, beam: RangeBeam, boundary: np.ndarray | None = None,
+                   confidence: np.ndarray | None = None, options: FitOptions = FitOptions()) -> ScaleFit:
+    """Scale from one rangefinder return: its planar depth over the median prediction in its cone.
+
+    The median over the cone's footprint (``samples.range_beam``; at least the nearest pixel), of
+    the pixels ``reliable_mask`` accepts, is what the beam is compared with: a ToF's range is about
+    an average over its cone (a sonar's its nearest echo), never one pixel's depth, and a cone
+    straddling an occlusion boundary still has a reliable side. Always one sample (so trusted with
+    one inlier), no shift.
+    """
+    h, w = depth.shape
+    col = int(round(beam.u)) if np.isfinite(beam.u) else -1
+    row = int(round(beam.v)) if np.isfinite(beam.v) else -1
+    if not (0 <= col < w and 0 <= row < h and valid_depth_mask(np.float64(beam.z))):
+        return untrusted("the beam's return is not in view")
+    ru, rv = max(beam.radius_u, 0.5), max(beam.radius_v, 0.5)  # at least the nearest pixel
+    top, bottom = max(0, math.floor(row - rv)), min(h, math.ceil(row + rv) + 1)
+    left, right = max(0, math.floor(col - ru)), min(w, math.ceil(col + ru) + 1)
+    rows, cols = np.mgrid[top:bottom, left:right]
+    # strictly inside, plus the nearest pixel: a one-pixel beam between pixels stays one pixel
+    cone = ((cols - beam.u) / ru) ** 2 + ((rows - beam.v) / rv) ** 2 < 1.0
+    cone[row - top, col - left] = True
+    pred = np.asarray(depth, np.float64)[top:bottom, left:right]
+    usable = cone & reliable_mask((h, w), boundary, confidence, options)[top:bottom, left:right] \
+        & valid_depth_mask(pred)
+    if not usable.any():
+        return untrusted(f"no usable pixel in the beam's footprint ({int(cone.sum())} px, all on occlusion "
+                         "boundaries, low confidence, the border or invalid prediction)", 1)
+    single = dataclasses.replace(options, min_inliers=1, shift=False)
+    fit = fit_pairs(np.array([np.median(pred[usable])]), np.array([beam.z]), single)
+    return dataclasses.replace(fit, extra={"footprint_px": int(usable.sum())})
 
 
 def sparse_depth_pixels(sparse: np.ndarray, grid: CameraIntrinsics) -> tuple[np.ndarray, ...]:

@@ -1,8 +1,9 @@
 """Metric samples at image pixels: from a LaserScan, a Range beam, or drawn from ground truth.
 
-Every function returns ``(u, v, z)``: pixel coordinates on the intrinsics' grid and planar depth z
-(metres, REP 103 optical frame), the input of ``fit.fit_points``. No message types here: the node
-passes the fields of ``sensor_msgs/LaserScan`` and ``sensor_msgs/Range``.
+Functions return ``(u, v, z)``: pixel coordinates on the intrinsics' grid and planar depth z
+(metres, REP 103 optical frame), the input of ``fit.fit_points``; a Range beam gives a
+``RangeBeam`` (the same plus its cone's footprint), the input of ``fit.fit_range_beam``. No
+message types here: the node passes the fields of ``sensor_msgs/LaserScan`` and ``sensor_msgs/Range``.
 
 Ground-truth sampling (``ground_truth_samples``) stands in for a sensor in the evaluations, with
 the issue's densities: ``beam`` (one range at the image centre), ``lidar_row`` (a 2D lidar in the
@@ -11,13 +12,15 @@ pixels, like the sparse depth of a stereo camera); each range gets relative Gaus
 """
 from __future__ import annotations
 
+import math
 import re
+from typing import NamedTuple
 
 import numpy as np
 
 from modot_ros.depth_units import valid_depth_mask
 from modot_ros.geometry import CameraIntrinsics
-from modot_ros.scale.settings import parse_extrinsic
+from modot_ros.scale.settings import parse_extrinsic, parse_offset
 
 # REP 103: body x forward, y left, z up; optical x right, y down, z forward.
 OPTICAL_FROM_BODY = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
@@ -68,17 +71,44 @@ def laser_scan_samples(ranges: np.ndarray, angle_min: float, angle_increment: fl
     return project_points(points, intrinsics)
 
 
-def range_sample(range_m: float, u_fraction: float, v_fraction: float,
-                 intrinsics: CameraIntrinsics) -> tuple[np.ndarray, ...]:
-    """One beam through the pixel at (u_fraction, v_fraction) of the image, as (u, v, z).
+class RangeBeam(NamedTuple):
+    """Where a rangefinder's return lies in the image.
 
-    Its range along the ray becomes the planar depth ``range / |ray|`` (the sensor is taken to sit
-    at the optical centre).
+    Pixel (u, v), planar depth z (m), and the half-axes (pixels) of its cone's footprint there
+    (0: one pixel).
+    """
+
+    u: float
+    v: float
+    z: float
+    radius_u: float
+    radius_v: float
+
+
+def offset_from_text(text: str) -> np.ndarray:
+    """A sensor position "x y z" in the camera's body frame (m) as an optical-frame vector."""
+    return OPTICAL_FROM_BODY @ np.array(parse_offset(text))
+
+
+def range_beam(range_m: float, field_of_view: float, u_fraction: float, v_fraction: float,
+               offset: np.ndarray, intrinsics: CameraIntrinsics) -> RangeBeam:
+    """The return of a beam from ``offset`` (optical frame, m) along the ray of a pixel.
+
+    The beam is parallel to the camera's ray through the pixel at (u_fraction, v_fraction) of the
+    image. The return ``offset + range * ray`` is projected into the image: a rangefinder beside the
+    camera sees its target at another pixel and another depth than the camera's own ray (parallax:
+    5 cm at 1 m is 4 pixels at fx = 80). The cone (full angle ``field_of_view``, radians) is
+    ``range * tan(fov / 2)`` wide there, so many pixels across for a sonar, one for a laser.
     """
     u = u_fraction * intrinsics.width - 0.5
     v = v_fraction * intrinsics.height - 0.5
     ray = np.array([(u - intrinsics.cx) / intrinsics.fx, (v - intrinsics.cy) / intrinsics.fy, 1.0])
-    return np.array([u]), np.array([v]), np.array([range_m / np.linalg.norm(ray)])
+    x, y, z = np.asarray(offset, np.float64) + range_m * ray / np.linalg.norm(ray)
+    if not z > 1e-6:  # behind the camera: nothing to compare with
+        return RangeBeam(float("nan"), float("nan"), float("nan"), 0.0, 0.0)
+    radius = range_m * math.tan(min(field_of_view, math.pi * 0.99) / 2) / z  # footprint / depth
+    return RangeBeam(intrinsics.fx * x / z + intrinsics.cx, intrinsics.fy * y / z + intrinsics.cy, z,
+                     intrinsics.fx * radius, intrinsics.fy * radius)
 
 
 def parse_sample_kind(spec: str) -> tuple[str, int]:

@@ -15,25 +15,36 @@ from modot_ros.config import config_field as _f
 SCALE_SOURCES = ("model", "camera_height", "sparse_depth", "laser_scan", "range")
 
 
-def parse_extrinsic(text: str) -> list[float]:
-    """Parse "x y z roll pitch yaw" into six floats; ValueError naming the expected form."""
+def _numbers(text: str, count: int, form: str) -> list[float]:
     try:
         numbers = [float(v) for v in text.replace(",", " ").split()]
     except ValueError:
         numbers = []
-    if len(numbers) != 6 or not all(math.isfinite(n) for n in numbers):
-        raise ValueError(f"extrinsic {text!r} must be six numbers: x y z (m) roll pitch yaw (deg)")
+    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
+        raise ValueError(f"{text!r} must be {form}")
     return numbers
 
 
+def parse_extrinsic(text: str) -> list[float]:
+    """Parse "x y z roll pitch yaw" into six floats; ValueError naming the expected form."""
+    return _numbers(text, 6, "six numbers: x y z (m) roll pitch yaw (deg)")
+
+
+def parse_offset(text: str) -> list[float]:
+    """Parse "x y z" (metres) into three floats; ValueError naming the expected form."""
+    return _numbers(text, 3, "three numbers: x y z (m)")
+
+
 class LaserScanData(NamedTuple):
-    """The fields of a sensor_msgs/LaserScan the fit needs."""
+    """The fields of a sensor_msgs/LaserScan the fit needs, and the lidar's pose where tf knows it."""
 
     ranges: Any  # (N,) float array
     angle_min: float
     angle_increment: float
     range_min: float
     range_max: float
+    frame_id: str = ""
+    T_optical_laser: Any = None  # 4x4 from tf (the node's tf2, a bag's /tf_static); None: laser_extrinsic
 
 
 class RangeData(NamedTuple):
@@ -42,6 +53,7 @@ class RangeData(NamedTuple):
     range: float
     min_range: float
     max_range: float
+    field_of_view: float = 0.0  # full cone angle, radians; 0: one pixel
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,9 @@ class ScaleSettings:
 
     scale_source: str = _f("model", "Metric scale from: model (the network's own), camera_height (ground "
                            "plane at camera_height), sparse_depth (registered depth image on 'scale/depth', "
-                           "32FC1 m or 16UC1 mm), laser_scan (LaserScan on 'scale/scan' + laser_extrinsic) "
-                           "or range (Range on 'scale/range' along range_pixel_u/v).", SCALE_SOURCES,
+                           "32FC1 m or 16UC1 mm), laser_scan (LaserScan on 'scale/scan'; its pose from tf2, else "
+                           "laser_extrinsic) or range (Range on 'scale/range' from range_offset along "
+                           "range_pixel_u/v, over its field_of_view).", SCALE_SOURCES,
                            read_only=True)
     camera_height: float = _f(0.0, "Height of the optical centre above a flat floor, m (camera_height).",
                               range=(0.0, 20.0))
@@ -60,11 +73,15 @@ class ScaleSettings:
     ground_tolerance: float = _f(15.0, "Largest angle between the fitted floor normal and the gravity "
                                  "prior, degrees (camera_height).", range=(1.0, 60.0))
     laser_extrinsic: str = _f("0 0 0 0 0 0", "Lidar pose in the camera's body frame (x forward, y left, "
-                              "z up): 'x y z roll pitch yaw', metres and degrees (laser_scan).")
+                              "z up): 'x y z roll pitch yaw', metres and degrees (laser_scan; used where "
+                              "tf2 has no transform from the scan's frame to the image's).")
     range_pixel_u: float = _f(0.5, "Column of the rangefinder's beam, as a fraction of the image width "
                               "(range).", range=(0.0, 1.0))
     range_pixel_v: float = _f(0.5, "Row of the rangefinder's beam, as a fraction of the image height "
                               "(range).", range=(0.0, 1.0))
+    range_offset: str = _f("0 0 0", "Rangefinder position in the camera's body frame (x forward, y left, "
+                           "z up): 'x y z', metres; its beam is parallel to the camera's ray through "
+                           "range_pixel_u/v (range).")
     scale_fit_shift: bool = _f(False, "Also fit a shift in inverse depth (needs samples at several "
                                "depths; sparse_depth and laser_scan).")
     scale_min_inliers: int = _f(10, "Fewest inlier samples for a trusted fit (range: always 1).",
@@ -88,6 +105,10 @@ class ScaleSettings:
             parse_extrinsic(self.laser_extrinsic)
         except ValueError as error:
             reasons.append(f"laser_extrinsic: {error}")
+        try:
+            parse_offset(self.range_offset)
+        except ValueError as error:
+            reasons.append(f"range_offset: {error}")
         return reasons
 
     @classmethod

@@ -59,13 +59,13 @@ def unpack_boundary(packed: torch.Tensor, height: int, width: int) -> torch.Tens
 
 
 def _render(seeds: list[int], height: int, width: int, offsets: tuple[int, ...],
-            profiles: tuple[str, ...], device: str = "cpu") -> dict:
+            profiles: tuple[str, ...], rooms: str, device: str = "cpu") -> dict:
     """Key frame and source frames of each seed in one ``synth.api`` call (shared exposure)."""
     from training.data.synth.api import render_seeds
 
     frames = [0, *offsets]
     out = render_seeds([s for s in seeds for _ in frames], height, width, device=device,
-                       frames=frames * len(seeds), profiles=profiles)
+                       frames=frames * len(seeds), profiles=profiles, rooms=rooms)
     out = {k: v.cpu() for k, v in out.items()}
     n, f = len(seeds), len(frames)
     key = slice(0, None, f)
@@ -76,7 +76,8 @@ def _render(seeds: list[int], height: int, width: int, offsets: tuple[int, ...],
 
 def render_cache(path: str | Path, split: str, n: int, height: int = 240, width: int = 320,
                  source_offsets: tuple[int, ...] = (), batch: int = 8,
-                 profiles: tuple[str, ...] | None = None, device: str = "cpu") -> Path:
+                 profiles: tuple[str, ...] | None = None, device: str = "cpu",
+                 rooms: str = "classic") -> Path:
     """Render ``n`` scenes of ``split`` (key frame + source frames) into one compact cache file.
 
     Stored compactly: uint8 RGB, fp16 depth, bit-packed OB labels. Supervised training needs only
@@ -86,12 +87,12 @@ def render_cache(path: str | Path, split: str, n: int, height: int = 240, width:
 
     profiles = tuple(profiles or DEFAULT_PROFILES)
     seeds = split_seeds(split, n)
-    parts = [_render(seeds[i:i + batch], height, width, tuple(source_offsets), profiles, device)
+    parts = [_render(seeds[i:i + batch], height, width, tuple(source_offsets), profiles, rooms, device)
              for i in tqdm(range(0, n, batch), desc=f"render {split} {height}x{width}",
                            mininterval=10)]
     cache = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
     cache |= {"format": CACHE_FORMAT, "split": split, "seeds": seeds, "size": [height, width],
-              "source_offsets": list(source_offsets), "profiles": list(profiles)}
+              "source_offsets": list(source_offsets), "profiles": list(profiles), "rooms": rooms}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -245,12 +246,12 @@ class RenderDataset(Dataset):
 
     def __init__(self, scenes: int, size: tuple[int, int], crop: tuple[int, int] | None,
                  flip: bool, seed: int = 0, device: str = "cpu",
-                 profiles: tuple[str, ...] | None = None) -> None:
+                 profiles: tuple[str, ...] | None = None, rooms: str = "classic") -> None:
         from training.data.synth.profiles import DEFAULT_PROFILES
 
         self.first, self.scenes = split_seeds("train", 1)[0], int(scenes)
         self.size, self.crop, self.flip, self.seed, self.device = tuple(size), crop, flip, seed, device
-        self.profiles = tuple(profiles or DEFAULT_PROFILES)
+        self.profiles, self.rooms = tuple(profiles or DEFAULT_PROFILES), rooms
 
     def __len__(self) -> int:
         return 2**62
@@ -263,7 +264,7 @@ class RenderDataset(Dataset):
 
         H, W = self.size
         out = render_seeds([self.scene_seed(d) for d in draws], H, W, device=self.device,
-                           profiles=self.profiles)
+                           profiles=self.profiles, rooms=self.rooms)
         batch = {"rgb": out["rgb"].cpu()[:, None], "depth": out["depth"].cpu(),
                  "boundary": pack_boundary(out["boundary"].cpu()), "K": out["K"].cpu(),
                  "pose": out["pose"].cpu()[:, None], "seeds": list(draws)}
@@ -303,6 +304,8 @@ def _flipped(sample: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from training.data.synth.sample import ROOM_STYLES
+
     parser = argparse.ArgumentParser(description="Render a synthetic frame cache for training.")
     parser.add_argument("--split", default="train", help="train | val | test")
     parser.add_argument("--n", type=int, required=True, help="number of scenes")
@@ -315,11 +318,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profiles", nargs="*", default=None,
                         help="camera deployment profiles (training/data/synth/profiles.py; default: "
                              "indoor_robot handheld vehicle)")
+    parser.add_argument("--rooms", default="classic", choices=ROOM_STYLES,
+                        help="room style (training/data/synth/sample.py): classic, or furnished "
+                             "(corridors, plain walls, furniture against the walls)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     render_cache(args.out, args.split, args.n, args.height, args.width, tuple(args.offsets),
-                 profiles=tuple(args.profiles) if args.profiles else None)
+                 profiles=tuple(args.profiles) if args.profiles else None, rooms=args.rooms)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     pv = sub.add_parser("preview", help="PNG grid: RGB | depth | OB | instances | normals")
     pv.add_argument("--out", default="synth_preview.png")
     pv.add_argument("--seeds", default="0,1,2,3,4,5", help="comma-separated scene seeds")
+    pv.add_argument("--rooms", default="classic", help="room style: classic | furnished (sample.py)")
     wr = sub.add_parser("write", help="render a split to a folder of npz/PNG + index.json")
     wr.add_argument("root")
     wr.add_argument("--split", default="val", choices=["train", "val", "test"])
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         from training.data.synth.api import render_seeds
         from training.data.synth.preview import frame_row, save_grid, unbatch
         seeds = [int(s) for s in args.seeds.split(",")]
-        out = render_seeds(seeds, args.height, args.width, args.device)
+        out = render_seeds(seeds, args.height, args.width, args.device, rooms=args.rooms)
         print(save_grid([frame_row(unbatch(out, b)) for b in range(len(seeds))], args.out))
     elif args.cmd == "write":
         from training.data.synth.io import write_dataset

@@ -10,12 +10,13 @@ from training.data.synth.sample import sample_scene
 
 def render_seeds(seeds: list[int], height: int, width: int, device: str | torch.device = "cpu",
                  frames: list[int] | None = None, noise: bool = True,
-                 profiles: tuple[str, ...] = DEFAULT_PROFILES) -> dict:
+                 profiles: tuple[str, ...] = DEFAULT_PROFILES, rooms: str = "classic") -> dict:
     """Batched render of the key frame (or ``frames[i]`` of the 30 Hz video) of each seed.
 
-    ``profiles``: camera deployment profiles the scenes are drawn with (``profiles.py``).
+    ``profiles``: camera deployment profiles the scenes are drawn with (``profiles.py``);
+    ``rooms``: the room style (``sample.ROOM_STYLES``).
     """
-    scenes = [sample_scene(int(s), tuple(profiles)) for s in seeds]
+    scenes = [sample_scene(int(s), tuple(profiles), rooms) for s in seeds]
     frames = frames or [0] * len(scenes)
     poses = [sc.trajectory.frame_pose(f) for sc, f in zip(scenes, frames)]
     # camera noise differs per frame of one sequence but stays reproducible

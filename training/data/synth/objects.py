@@ -298,6 +298,11 @@ INDOOR = [Entry(table, 2.0, 0.8), Entry(coffee_table, 1.0, 0.55), Entry(chair, 2
           Entry(ball, 0.5, 0.12), Entry(mug, 0.3, 0.06), Entry(bottle, 0.3, 0.05)]
 TABLETOP = [Entry(mug, 2.0, 0.06), Entry(bottle, 1.5, 0.05), Entry(book, 2.0, 0.12),
             Entry(bowl, 1.0, 0.09), Entry(plant, 0.5, 0.2)]
+# Furniture that stands with its back to a wall in real rooms ("furnished" room style, sample.py):
+# each with the local horizontal direction of the side that goes against the wall.
+AGAINST_WALL = [(Entry(shelf, 2.0, 0.45), (0.0, -1.0)), (Entry(cabinet, 1.5, 0.45), (0.0, -1.0)),
+                (Entry(sofa, 1.0, 1.0), (-1.0, 0.0)), (Entry(table, 1.0, 0.8), (0.0, -1.0)),
+                (Entry(storage_box, 0.5, 0.3), (0.0, -1.0))]
 OUTDOOR = [Entry(tree, 3.0, 1.5), Entry(building, 1.5, 6.0), Entry(lamp_post, 1.5, 0.5),
            Entry(sign_post, 1.0, 0.3), Entry(car, 2.5, 2.3), Entry(person, 1.5, 0.3),
            Entry(bench, 1.0, 0.9), Entry(bollard, 1.0, 0.1), Entry(fence, 1.0, 2.0),
