@@ -38,3 +38,10 @@ def test_replay_counts_drops_latency_and_scores_the_node(tmp_path, monkeypatch, 
     assert counts["/depth/image"] == 6 and counts["/occlusion/mask"] == 6
     saved = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert saved["run"]["drops"] == 3 and (tmp_path / "out" / "report.html").is_file()
+
+
+def test_replayed_node_is_not_lazy_unless_asked():
+    """A lazy node skips frames before it matches the recorder; a replay would count them as drops."""
+    from modot_ros.ros.tools.replay import node_command
+    command = node_command("/camera/image_raw", "/camera/camera_info", "", ["lazy:=true"])
+    assert "lazy:=false" in command and command.index("lazy:=false") < command.index("lazy:=true")

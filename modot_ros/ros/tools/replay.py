@@ -35,9 +35,13 @@ def image_arguments(image: str, compressed: bool) -> list[str]:
 
 def node_command(image: str, camera_info: str, namespace: str, params: Sequence[str],
                  compressed: bool = False) -> list[str]:
-    """The modot node with remaps, sim time and ``name:=value`` parameters."""
+    """The modot node with remaps, sim time and ``name:=value`` parameters (given ones win).
+
+    ``lazy:=false`` as in launch/replay.launch.py: a lazy node skips the frames that arrive before
+    it has matched the recorder's subscriptions, and a replay would count them as drops.
+    """
     command = [sys.executable, "-m", "modot_ros.ros.node", "--ros-args", *image_arguments(image, compressed),
-               "-r", f"camera_info:={camera_info}", "-p", "use_sim_time:=true"]
+               "-r", f"camera_info:={camera_info}", "-p", "use_sim_time:=true", "-p", "lazy:=false"]
     if namespace.strip("/"):
         command += ["-r", f"__ns:=/{namespace.strip('/')}"]
     for param in params:
