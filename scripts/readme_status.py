@@ -139,10 +139,11 @@ ROWS = {row.name: row for row in (
 HEAD = """**Status ({date}): the node, bags and tools hold; the network does not yet transfer to real
 cameras.** Treat depth on a real camera as a qualitative layout; occlusion boundaries follow
 object outlines better than depth does. Shipped weights (leg 6), each row with its command:"""
-TAIL = """Not yet: no GPU has run the node or the Lite2 training ([benchmarks](docs/benchmarks.md)); metric
-scale on a real camera needs what the robot knows ([metric scale](docs/metric_scale.md): camera
+TAIL = """Not yet: no GPU has run the node or the Lite2 training ([benchmarks](docs/benchmarks.md)), the lever
+left for real rooms: the Lite0 recipe has plateaued near 0.19 on the dev frames (experiment log 15).
+Metric scale on a real camera needs what the robot knows ([metric scale](docs/metric_scale.md): camera
 height, a range sensor) or your own data ([training on your robot's data](docs/robot_data.md)).
-Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–14)."""
+Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–15)."""
 
 
 def render(status_dir: Path = STATUS_DIR) -> str:

@@ -168,6 +168,9 @@ class ScheduleConfig:
                                     "last LR (checkpoint), or restart it at optim.lr and decay to "
                                     "optim.lr x lr_end_ratio over this leg (config; for fine-tuning "
                                     "legs that must move the weights).", ("checkpoint", "config"))
+    half_res_fraction: float = _f(0.0, "Fraction of this leg (its progress: steps or time budget) "
+                                       "trained on frames halved in size (K halved), finishing at "
+                                       "full size: ~3x the steps per CPU-hour early; 0: off.")
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,8 @@ class TrainConfig:
                               "self-supervised training needs video: a bag)")
         if self.schedule.max_steps <= 0 or self.data.batch_size <= 0:
             raise ConfigError("schedule.max_steps and data.batch_size must be > 0")
+        if not 0.0 <= self.schedule.half_res_fraction <= 1.0:
+            raise ConfigError(f"schedule.half_res_fraction={self.schedule.half_res_fraction} must be in [0, 1]")
         _check_video_settings(self)
 
     def to_dict(self) -> dict[str, Any]:

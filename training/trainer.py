@@ -29,6 +29,7 @@ from training.config import TrainConfig, config_from_dict, save_config
 from training.data.augment import augment_batch
 from training.data.frames import (CropDataset, RenderDataset, StepBatchSampler, ensure_cache,
                                   load_cache)
+from training.data.resolution import halved
 from training.data.sources import MixedDataset, real_source
 from training.encoder_preservation import (encoder_frozen, fit_saved_groups, param_groups,
                                            set_encoder_frozen)
@@ -84,11 +85,23 @@ def learning_rate(config: TrainConfig, step: int, elapsed_s: float,
     """
     o = config.optim
     end = o.lr * o.lr_end_ratio
-    p, start = progress(config, step, elapsed_s), o.lr
+    start = anchor[1] if anchor else o.lr
+    return (start - end) * (1.0 - leg_progress(config, step, elapsed_s, anchor)) ** o.poly_power + end
+
+
+def leg_progress(config: TrainConfig, step: int, elapsed_s: float,
+                 anchor: tuple[float, float] | None = None) -> float:
+    """Fraction of this leg done (0..1): the run's progress counted from the leg's ``anchor``."""
+    p = progress(config, step, elapsed_s)
     if anchor:
-        p0, start = anchor
-        p = (p - p0) / max(1.0 - p0, 1e-9)
-    return (start - end) * (1.0 - min(max(p, 0.0), 1.0)) ** o.poly_power + end
+        p = (p - anchor[0]) / max(1.0 - anchor[0], 1e-9)
+    return min(max(p, 0.0), 1.0)
+
+
+def at_half_resolution(config: TrainConfig, run: "Progress") -> bool:
+    """True while this step is in the leg's half-size phase (``schedule.half_res_fraction``)."""
+    fraction = config.schedule.half_res_fraction
+    return fraction > 0 and leg_progress(config, run.step, run.elapsed, run.anchor) < fraction
 
 
 def build_model(config: TrainConfig, device: torch.device) -> DepthBoundaryNet:
@@ -341,8 +354,11 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
         lr = learning_rate(config, run.step, run.elapsed, run.anchor)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
+        batch = _to(batch, d.device)
+        if at_half_resolution(config, run):  # before augmenting: noise and blur at the size trained
+            batch = halved(batch)
         # seeded by the step (and rank), so a resumed run augments as an unbroken one does
-        batch = augment_batch(_to(batch, d.device), config.augment, (config.run.seed, run.step, d.rank))
+        batch = augment_batch(batch, config.augment, (config.run.seed, run.step, d.rank))
         terms = train_step(net, batch, optimizer, scaler, config, run.step, d.device, poser)
         run.advance(time.perf_counter() - started)
         logs.after_step(run, terms, lr, model, val_ds)

@@ -46,8 +46,8 @@ class ScalePeer(Peer):
         self.ranges = self.node.create_publisher(Range, "scale/range", RELIABLE)
         self.depths = self.node.create_publisher(Image, "scale/depth", RELIABLE)
         self.scans = self.node.create_publisher(LaserScan, "scale/scan", RELIABLE)
-        for topic in ("depth/image", "depth/confidence"):
-            self.node.create_subscription(Image, topic, lambda m, t=topic: self._store(t, m), RELIABLE)
+        self.outputs = [self.node.create_subscription(Image, topic, lambda m, t=topic: self._store(t, m), RELIABLE)
+                        for topic in ("depth/image", "depth/confidence")]
 
     def _store(self, topic: str, msg) -> None:
         stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
@@ -150,7 +150,10 @@ def main() -> None:
         if args.scenario != "camera_height":  # the first measurement must not go to discovery
             sender = {"range": peer.ranges, "sparse_depth": peer.depths, "laser_scan": peer.scans}[args.scenario]
             assert peer.wait(lambda: sender.get_subscription_count() > 0, 60), "no scale/* subscription"
-        peer.spin(1.0)  # the node's publishers match our subscriptions
+        # a lazy node skips frames until it sees our subscriptions: the first scale frame would be lost
+        assert peer.wait(lambda: all(sub.get_publisher_count() > 0 for sub in peer.outputs), 60), \
+            "the node's depth/image and depth/confidence never matched our subscriptions"
+        peer.spin(1.0)  # the node's side of the match settles too
         run = {"range": range_source, "sparse_depth": sparse_depth, "camera_height": camera_height,
                "laser_scan": laser_scan}[args.scenario]
         with open(args.out, "w") as handle:
