@@ -75,9 +75,8 @@ def _process_frame(node: ModotNode, image: Any, info: Any) -> None:
         raise MessageError(problem[1])
     check_size_matches_info(rgb.shape[1], rgb.shape[0], info)
     intrinsics = camera_info_to_intrinsics(info)
-    options = OutputOptions.from_config(config)
-    if config.lazy and "points" not in subscribed:  # no cloud nobody reads
-        options = OutputOptions.from_config(config.replace(publish_points=False))
+    cloud_unread = config.lazy and "points" not in subscribed  # no cloud nobody reads
+    options = OutputOptions.from_config(config.replace(publish_points=False) if cloud_unread else config)
     if config.debug_delay_ms:
         time.sleep(config.debug_delay_ms / 1e3)
     timings["convert"] = (time.perf_counter() - start) * 1e3

@@ -92,7 +92,7 @@ class ScaleRun:
         return self.apply(prediction, frame.gt_depth, frame.stamp_ns / 1e9, frame.index)
 
 
-def _numbers(values: Any) -> str:
+def _as_text(values: Any) -> str:
     return " ".join(f"{v:g}" for v in values)
 
 
@@ -104,7 +104,7 @@ def scale_run(args: argparse.Namespace, independent: bool = False) -> ScaleRun |
                              camera_pitch=args.camera_pitch, scale_smoothing=args.scale_smoothing,
                              range_pixel_u=args.range_pixel[0], range_pixel_v=args.range_pixel[1],
                              scale_fit_shift=args.scale_fit_shift, scale_max_age=args.scale_max_age,
-                             laser_extrinsic=_numbers(args.laser_extrinsic), range_offset=_numbers(args.range_offset),
+                             laser_extrinsic=_as_text(args.laser_extrinsic), range_offset=_as_text(args.range_offset),
                              scale_min_inliers=1 if args.scale_sample == "beam" else ScaleSettings.scale_min_inliers)
     if settings.scale_source == "camera_height" and not settings.camera_height and not independent:
         raise ValueError("--scale-source camera_height needs --camera-height (metres above the floor)")
