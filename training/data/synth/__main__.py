@@ -8,12 +8,14 @@ import torch
 
 
 def main(argv: list[str] | None = None) -> int:
+    from training.data.synth.sample import ROOM_STYLES
+
     parser = argparse.ArgumentParser(prog="python -m training.data.synth", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     pv = sub.add_parser("preview", help="PNG grid: RGB | depth | OB | instances | normals")
     pv.add_argument("--out", default="synth_preview.png")
     pv.add_argument("--seeds", default="0,1,2,3,4,5", help="comma-separated scene seeds")
-    pv.add_argument("--rooms", default="classic", help="room style: classic | furnished (sample.py)")
+    pv.add_argument("--rooms", default="classic", choices=ROOM_STYLES, help="room style (sample.py)")
     wr = sub.add_parser("write", help="render a split to a folder of npz/PNG + index.json")
     wr.add_argument("root")
     wr.add_argument("--split", default="val", choices=["train", "val", "test"])

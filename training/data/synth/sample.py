@@ -7,7 +7,7 @@ and camera effects. Rooms are 2.4-3.0 m high; textures have a fixed world scale 
 The split (from the seed range) picks the photo textures: the test split only uses photos that
 train/val never see.
 
-Room styles (``ROOM_STYLES``): ``classic`` (every cache and shipped leg up to leg 5; the val and
+Room styles (``ROOM_STYLES``): ``classic`` (every shipped leg was trained in it; the val and
 test splits are scored in it) scatters furniture anywhere on a textured floor between textured
 walls. ``furnished`` is the realism the real dev frames asked for (experiment log 14): a third of
 the rooms are corridors, most walls are large plain painted surfaces, and shelves, cabinets,
