@@ -27,6 +27,8 @@ setup(
             "modot_node = modot_ros.ros.node:main",
             "modot-eval-bag = modot_ros.evaluation.bag_evaluation:main",
             "modot-replay = modot_ros.ros.tools.replay:main",
+            # a workstation tool: training/ is importable in the repository's venv (make setup), not on robots
+            "modot-adapt = training.adapt:main",
         ],
     },
 )

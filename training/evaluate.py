@@ -48,14 +48,15 @@ from training.real_frames_report import load_models, real_frames, write_report
 BASELINES = ("constant", "shipped")
 
 
-def split_frames(split: str, n: int, cache: str | Path | None = None) -> list[dict]:
-    """The first ``n`` key frames of ``split`` as numpy dicts (rendered into a cache once).
+def split_frames(split: str, n: int, cache: str | Path | None = None,
+                 size: tuple[int, int] = (240, 320)) -> list[dict]:
+    """The first ``n`` key frames of ``split`` as numpy dicts (rendered into a cache once, at ``size``).
 
     ``middlebury``: the one real photograph with metric ground truth (``data.middlebury``).
     """
     if split == "middlebury":
         return [motorcycle_frame()]
-    path = ensure_cache(cache or f"build/cache/{split}_240x320.pt", split, n)
+    path = ensure_cache(cache or f"build/cache/{split}_240x320.pt", split, n, size=size)
     loaded = load_cache(path)
     frames = cache_frames(loaded, n)
     for frame, pose in zip(frames, loaded["pose"][:, 0].double().numpy()):

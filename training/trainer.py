@@ -405,7 +405,7 @@ class _Logs:
         if run.step % self.config.schedule.log_every == 0:
             values = {k: v.item() for k, v in terms.items()} | {f"{k}_total": v for k, v in self.totals.items()}
             self.log.log(run.step, values | {"lr": lr, "elapsed_s": run.elapsed})
-            self.bar.set_postfix(loss=f"{terms['total'].item():.3f}")
+            self.bar.set_postfix(loss=f"{terms['total'].item():.3f}", **_time_left(self.config, run.elapsed))
         every = self.config.schedule.val_every
         if every and run.step % every == 0:
             self._validate(run, model, val_ds)
@@ -422,6 +422,15 @@ class _Logs:
         if self.main:
             self.log.close()
         return self.metrics
+
+
+def _time_left(config: TrainConfig, elapsed_s: float) -> dict[str, str]:
+    """``left=M:SS`` of a time-budgeted run for the progress bar (its step total is only a cap)."""
+    budget = config.schedule.time_budget_minutes
+    if budget <= 0:
+        return {}
+    left = max(0, int(60.0 * budget - elapsed_s))
+    return {"left": f"{left // 60}:{left % 60:02d}"}
 
 
 def _save(output: Path, model, optimizer, scaler, run: Progress, config: TrainConfig, pose_net=None) -> None:

@@ -26,6 +26,7 @@ from modot_ros.geometry import CameraIntrinsics
 from modot_ros.inference import to_network_input
 from training.data.frames import CropDataset, DataError, epoch_frame, pack_boundary
 from training.data.ob_from_depth import DepthEdgeRule, boundary_from_depth
+from training.data.resolution import nearest_surface_resize
 
 LOG = logging.getLogger(__name__)
 FRAME_ERRORS = (DataError, OSError, ValueError, KeyError)
@@ -70,9 +71,10 @@ def fit_frame(frame: dict, height: int, width: int, ob: str, rule: DepthEdgeRule
     """One frame at the network input size as cache arrays (uint8 rgb, depth m, OB + known)."""
     writable = ("C", "W")  # bag messages are read-only buffers; torch wants writable arrays
     rgb = to_network_input(torch.from_numpy(np.require(frame["rgb"], np.uint8, writable))[None], height, width)
-    # nearest depth: averaging across an occluding edge would invent flying pixels
-    depth = F.interpolate(torch.from_numpy(np.require(frame["depth"], np.float32, writable))[None, None],
-                          size=(height, width), mode="nearest-exact")[0, 0]
+    # the nearest surface per target pixel: averaging across an occluding edge would invent flying
+    # pixels, and picking one source pixel would drop most of a sparse frame's points
+    depth = nearest_surface_resize(torch.from_numpy(np.require(frame["depth"], np.float32, writable)),
+                                   height, width)
     if ob == "labels" and frame.get("boundary") is None:
         ob = "none"  # a labelled bag's frame whose mask was not recorded: unknown, not "no OB"
     if ob == "labels":

@@ -58,14 +58,14 @@ def _supervised(params: torch.Tensor, gt: torch.Tensor,
     if mixture.is_mixture(params) and loss.mixture_loss == "assigned":
         value, parts = assigned_mixture_loss(params, gt, loss.variance_focus, loss.readout_weight,
                                              loss.assignment_weight, loss.edge_window,
-                                             loss.edge_jump)
+                                             loss.edge_jump, balanced=loss.balance_samples)
         return loss.depth_weight * value, {f"depth_{k}": v for k, v in parts.items()}
     if mixture.is_mixture(params):
         mu, sigma, weights = mixture.split(params)
         value = mixture_nll_loss(mu, sigma, weights, gt)
         return loss.depth_weight * value, {"depth_nll": value.detach()}
     value = silog_loss(1.0 / params, gt, variance_focus=loss.variance_focus,
-                       scale=loss.silog_scale)
+                       scale=loss.silog_scale, balanced=loss.balance_samples)
     return loss.depth_weight * value, {"depth_silog": value.detach()}
 
 

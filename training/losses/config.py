@@ -49,6 +49,10 @@ class LossConfig:
     gradient_weight: weight of the multi-scale log-depth gradient matching term
         (``losses.gradient``, MiDaS) on the depth the network reads out (the dominant component
         of the mixture head); supervised runs only, logged as ``depth_grad``; 0: off.
+    balance_samples: the supervised depth terms weigh every sample of a batch equally instead
+        of every valid pixel (``common.sample_balanced_weights``): a frame with 500 measured
+        points then counts as much as a rendered frame with 76,800. Off reproduces the shipped
+        legs (pixels pooled over the batch); ``training.adapt`` turns it on.
 
     """
 
@@ -72,6 +76,7 @@ class LossConfig:
     photometric: PhotometricConfig = PhotometricConfig()
     camera_height_weight: float = 0.1
     gradient_weight: float = 0.0
+    balance_samples: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.variance_focus <= 1.0:

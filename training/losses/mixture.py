@@ -10,7 +10,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from training.losses.common import LossInputError, check_4d, shift, valid_depth_mask, zero_like_graph
+from training.losses.common import (LossInputError, check_4d, sample_balanced_weights, shift, valid_depth_mask,
+                                    weighted_mean, zero_like_graph)
 from training.losses.depth import silog_loss
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -97,8 +98,8 @@ def _log_nll(log_target: torch.Tensor, log_mean: torch.Tensor, rel_sigma: torch.
 
 def assigned_mixture_loss(params: torch.Tensor, gt_depth: torch.Tensor, variance_focus: float = 0.85,
                           readout_weight: float = 1.0, assignment_weight: float = 1.0,
-                          window: int = 5, jump: float = 1.1,
-                          min_sigma: float = 1e-4) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                          window: int = 5, jump: float = 1.1, min_sigma: float = 1e-4,
+                          balanced: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Mixture loss with an explicit component assignment (SMD-Nets-style supervision, §6).
 
     ``params`` (B,5,H,W) in inverse depth (``modot_ros.mixture`` layout), GT in the same space.
@@ -117,6 +118,9 @@ def assigned_mixture_loss(params: torch.Tensor, gt_depth: torch.Tensor, variance
     A plain NLL lets one component explain every pixel (the collapse measured in
     reference/model_experiments.md); the assignment gives each a role that the weight switches
     between within one pixel, which is what makes the read-out sharp.
+
+    ``balanced``: every mean weighs the batch's samples alike, not its pixels
+    (``LossConfig.balance_samples``; sparse real frames beside rendered ones).
     """
     check_4d("params", params)
     if params.shape[1] != 5:
@@ -137,13 +141,14 @@ def assigned_mixture_loss(params: torch.Tensor, gt_depth: torch.Tensor, variance
                + _log_nll(t2, log_mean[:, 1:2], rel_sigma[:, 1:2])) / 2
     # Band and off-band pixels weigh half each: the band (a few % of pixels) is the only place
     # where the two means are told apart, and a pixel-mean let the off-band out-vote it.
-    nll = torch.stack([nll_map[g].mean() for g in (mask & s.band, mask & ~s.band)
+    weights = sample_balanced_weights(mask) if balanced else None
+    nll = torch.stack([weighted_mean(nll_map, weights, g) for g in (mask & s.band, mask & ~s.band)
                        if bool(g.any())]).mean()
     own = torch.where(s.own_near, mu[:, 0:1], mu[:, 1:2])
-    readout = silog_loss(1.0 / own.clamp_min(1e-8), gt_depth, variance_focus=variance_focus)
+    readout = silog_loss(1.0 / own.clamp_min(1e-8), gt_depth, variance_focus=variance_focus, balanced=balanced)
     bce = F.binary_cross_entropy(w1.clamp(1e-6, 1 - 1e-6), s.own_near.float(), reduction="none")
     groups = (mask & s.band & s.own_near, mask & s.band & ~s.own_near, mask & ~s.band)
-    parts = [bce[g].mean() for g in groups if bool(g.any())]
+    parts = [weighted_mean(bce, weights, g) for g in groups if bool(g.any())]
     assignment = torch.stack(parts).mean()
     total = nll + readout_weight * readout + assignment_weight * assignment
     return total, {"nll": nll.detach(), "readout": readout.detach(),

@@ -1,0 +1,338 @@
+"""Adapt the depth network to a robot's own rooms from its recording, in one command.
+
+    modot-adapt RECORDING [--output DIR] [--minutes 10] [--supervision auto|depth|scan|tf|none]
+    python -m training.adapt RECORDING ...
+
+RECORDING is a rosbag2 (mcap or sqlite3; raw or compressed images) or a frame folder
+(docs/robot_data.md). What supervises the network is found in it (``data.recording``): a depth
+image registered to the colour camera (dense or sparse), a LaserScan (sparse rows), the camera's
+motion from /tf, or nothing but images. Steps:
+
+1. **Split by time.** The recording's last ``--holdout`` (20 %) of its time span, after a
+   ``--gap``, is never trained on: it is where the result is scored.
+2. **Fine-tune** the given weights (default: the packaged ones) for ``--minutes`` of training time,
+   every batch half the recording's frames and half the engine's (``--synthetic-share``): the
+   engine's exact OB labels keep the OB head, and replay keeps the rooms it learnt (forgetting).
+   Real and rendered samples weigh alike in the depth loss whatever their count of measured pixels
+   (``loss.balance_samples``), so 500 points or a lidar row per frame supervise as much as a dense
+   frame. Resumable (run it again: it continues from ``OUTPUT/run/last.pt``).
+3. **Score** before and after on the held-out frames (metric and aligned AbsRel, δ1, a per-frame
+   paired bootstrap, panels; ``real_frames_report``) and on the engine's validation split.
+4. **Gate.** The adapted weights are written to ``OUTPUT/modot_adapted.pt`` only when the held-out
+   frames improve beyond their noise (metric or aligned AbsRel decided better, neither decided
+   worse) and the validation split worsens by at most ``--max-synthetic-loss`` (0.01 AbsRel);
+   otherwise one line says why and nothing is written (``--force`` writes anyway).
+
+Deploy without a restart: ``ros2 param set /modot model_path OUTPUT/modot_adapted.pt``.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from modot_ros.checkpoint import CheckpointError, default_weights_path, load_checkpoint
+from modot_ros.config import ConfigError
+from training.config import SourceConfig, TrainConfig, config_from_dict
+from training.data.folder import write_frame
+from training.data.frames import DataError, ensure_cache
+from training.data.recording import SUPERVISIONS, Recording, TimeSplit, read_recording, split_by_time
+from training.real_frames_report import NOISE_FLOOR, paired_bootstrap
+from training.trainer_state import ResumeError
+
+REPLAY_CACHE = "build/cache/replay_240x320.pt"
+REPLAY_VIDEO_CACHE = "build/cache/replay_video_240x320.pt"  # with source frames (self-supervised replay)
+VAL_CACHE = "build/cache/val_240x320.pt"
+VIDEO_OFFSETS = (-2, 2)
+
+
+@dataclass(frozen=True)
+class AdaptOptions:
+    """How one adaptation runs; every field is a command-line flag (``--minutes`` ...)."""
+
+    minutes: float = 10.0  # training time; the LR decays over it
+    steps: int = 0  # > 0: a step budget instead (equal-step experiments)
+    threads: int = 2
+    device: str = "cpu"
+    seed: int = 0
+    synthetic_share: float = 0.5
+    lr: float = 1.0e-4
+    encoder_lr_scale: float = 1.0
+    replay_scenes: int = 500
+    replay_cache: str = REPLAY_CACHE
+    replay_video_cache: str = REPLAY_VIDEO_CACHE
+    val_cache: str = VAL_CACHE
+    val_frames: int = 64
+    camera_height_m: float = 0.0  # tf/none supervision: the camera's height above the floor
+    video_stride: int = 3  # tf/none supervision: triplet gap in recorded images
+    max_synthetic_loss: float = 0.01
+    noise_floor: float = NOISE_FLOOR
+
+    def __post_init__(self) -> None:
+        if not (self.minutes > 0 or self.steps > 0):
+            raise ConfigError("give a budget: --minutes > 0 or --steps > 0")
+        if not 0.0 <= self.synthetic_share < 1.0:
+            raise ConfigError(f"--synthetic-share {self.synthetic_share} must be in [0, 1)")
+
+
+def write_training_frames(frames: list[dict], root: Path) -> Path:
+    """The frames in the folder layout ``data.folder`` reads (depth as float metres, K per frame)."""
+    for frame in frames:
+        write_frame(root, frame["name"], frame["rgb"], frame["depth"], depth_format="npy")
+        intr = frame["intrinsics"]
+        (root / "intrinsics").mkdir(parents=True, exist_ok=True)
+        (root / "intrinsics" / f"{frame['name']}.yaml").write_text(yaml.safe_dump(
+            {"fx": intr.fx, "fy": intr.fy, "cx": intr.cx, "cy": intr.cy, "width": intr.width, "height": intr.height}))
+    return root
+
+
+def _recording_source(recording: Recording, split: TimeSplit, output: Path, options: AdaptOptions) -> SourceConfig:
+    """The training source of the recording's training part: a folder of its frames (depth, scan)
+    or the bag itself up to the split (tf, none: self-supervised video)."""
+    weight = 1.0 - options.synthetic_share
+    if recording.supervision in ("depth", "scan"):
+        root = write_training_frames(split.train, output / "train_frames")
+        # sparse depth has no edges to label (every point borders a hole), dense depth does
+        ob = "from_depth" if recording.details.get("depth") == "dense" else "none"
+        return SourceConfig(kind="folder", path=str(root), weight=weight, ob=ob)
+    images = max(f["index"] for f in split.train) + 1  # bag images before the split (stamp order)
+    return SourceConfig(kind="bag", path=str(recording.path), weight=weight, ob="none",
+                        stride=options.video_stride, max_frames=math.ceil(images / options.video_stride),
+                        poses="tf" if recording.supervision == "tf" else "pose_net",
+                        camera_height_m=options.camera_height_m)
+
+
+def adaptation_config(init: Path, source: SourceConfig, supervision: str, options: AdaptOptions) -> TrainConfig:
+    """The init checkpoint's own training config, turned into a fine-tuning leg on ``source``."""
+    checkpoint = load_checkpoint(init)
+    values = {k: v for k, v in checkpoint.training_config.items() if k not in ("run_stats", "provenance")}
+    if not values.get("model"):
+        raise CheckpointError(init, "it records no training config to fine-tune with (was it exported "
+                                    "by training.export?)")
+    stats = checkpoint.training_config.get("run_stats", {})
+    start, start_minutes = int(stats.get("steps", 0)), float(stats.get("train_seconds", 0.0)) / 60.0
+    video = supervision in ("tf", "none")
+    replay = SourceConfig(kind="synthetic", weight=options.synthetic_share,
+                          path=options.replay_video_cache if video else options.replay_cache)
+    sources = ([replay] if options.synthetic_share > 0 else []) + [source]
+    budget = ({"max_steps": start + options.steps, "time_budget_minutes": 0.0} if options.steps else
+              {"max_steps": start + 1_000_000, "time_budget_minutes": start_minutes + options.minutes})
+    values["data"] = values.get("data", {}) | {"sources": [dataclasses.asdict(s) for s in sources],
+                                               "val_cache": options.val_cache, "val_images": 16}
+    values["optim"] = values.get("optim", {}) | {"lr": options.lr, "lr_end_ratio": 0.2,
+                                                 "encoder_lr_scale": options.encoder_lr_scale,
+                                                 "encoder_frozen_steps": 0}
+    values["loss"] = values.get("loss", {}) | {"balance_samples": True}
+    values["schedule"] = values.get("schedule", {}) | budget | {"init_lr": "config", "val_every": 0,
+                                                                "half_res_fraction": 0.0}
+    values["run"] = values.get("run", {}) | {"supervision": "self_supervised" if video else "supervised",
+                                             "threads": options.threads, "device": options.device,
+                                             "seed": options.seed, "tensorboard": False}
+    return config_from_dict(values)
+
+
+def _size(config: TrainConfig) -> tuple[int, int]:
+    return config.model.input_height, config.model.input_width
+
+
+def ensure_replay(config: TrainConfig, options: AdaptOptions) -> None:
+    """Render the engine frames replayed in every batch once (a minute or two; kept in build/cache)."""
+    for spec in config.data.sources:
+        if spec.kind == "synthetic":
+            offsets = VIDEO_OFFSETS if config.run.supervision == "self_supervised" else ()
+            ensure_cache(spec.path, "train", options.replay_scenes, source_offsets=offsets, size=_size(config))
+    ensure_cache(options.val_cache, "val", options.val_frames, size=_size(config))
+
+
+def score_heldout(before: Path, after: Path, heldout: list[dict], output: Path) -> dict:
+    """Held-out report (before vs after) written to ``output``; its summary and both bootstraps."""
+    from training.real_frames_report import load_models, write_report
+
+    models = load_models([f"before={before}", f"after={after}"])
+    frames = [{"rgb": f["rgb"], "depth": f["truth"], "intrinsics": f["intrinsics"], "boundary": None}
+              for f in heldout if f.get("truth") is not None]
+    if not frames:
+        return {}
+    write_report(frames, [f["name"] for f in heldout if f.get("truth") is not None], models, output,
+                 reference="before")
+    rep = json.loads((output / "real_frames.json").read_text())
+    rows = rep["per_frame"]
+    metric = paired_bootstrap([r["abs_rel"] for r in rows["after"]], [r["abs_rel"] for r in rows["before"]],
+                              noise_floor=NOISE_FLOOR)
+    aligned = paired_bootstrap([r["abs_rel_aligned"] for r in rows["after"]],
+                               [r["abs_rel_aligned"] for r in rows["before"]], noise_floor=NOISE_FLOOR)
+    return {"summary": rep["summary"], "frames": rep["frames"],
+            "after_minus_before": {"abs_rel": dataclasses.asdict(metric) | {"verdict": metric.verdict},
+                                   "abs_rel_aligned": dataclasses.asdict(aligned) | {"verdict": aligned.verdict}}}
+
+
+def score_synthetic(checkpoint: Path, cache: str, n: int, size: tuple[int, int]) -> dict[str, float]:
+    """AbsRel / δ1 / ODS of ``checkpoint`` on the engine's validation split (forgetting)."""
+    from training.evaluate import evaluate_checkpoint, split_frames
+
+    summary = evaluate_checkpoint(checkpoint, split_frames("val", n, cache, size))
+    return {k: float(summary[k]) for k in ("abs_rel", "delta1", "abs_rel_med", "ods") if k in summary}
+
+
+def gate(heldout: dict, synthetic_before: dict, synthetic_after: dict, max_synthetic_loss: float) -> tuple[bool, str]:
+    """(write the weights?, one line saying why)."""
+    if not heldout:
+        return False, ("the recording has no depth image to score its held-out frames with (video supervision "
+                       "cannot be checked here); --force writes the weights unchecked")
+    verdicts = {k: v["verdict"] for k, v in heldout["after_minus_before"].items()}
+    better = [k for k, v in verdicts.items() if v.startswith("A lower")]
+    worse = [k for k, v in verdicts.items() if v.startswith("B lower")]
+    loss = synthetic_after["abs_rel"] - synthetic_before["abs_rel"]
+    if worse:
+        return False, f"held-out frames got worse ({', '.join(worse)}: {verdicts[worse[0]]})"
+    if not better:
+        return False, f"held-out frames did not improve beyond their noise ({verdicts['abs_rel']} metric, " \
+                      f"{verdicts['abs_rel_aligned']} aligned)"
+    if loss > max_synthetic_loss:
+        return False, f"the synthetic validation split worsened by {loss:+.3f} AbsRel (> {max_synthetic_loss})"
+    return True, f"held-out frames improved ({', '.join(better)}), synthetic validation {loss:+.3f} AbsRel"
+
+
+def adapt(recording: Recording, output: Path, init: Path, options: AdaptOptions, holdout: float = 0.2,
+          gap: float = 0.05, force: bool = False, resume: bool = True) -> dict:
+    """Split, fine-tune, score, gate and export; returns the report (also ``OUTPUT/adapt_report.json``)."""
+    from training.export import export_runtime
+    from training.trainer import train
+
+    output.mkdir(parents=True, exist_ok=True)
+    split = split_by_time(recording.frames, holdout, gap)
+    source = _recording_source(recording, split, output, options)
+    config = adaptation_config(init, source, recording.supervision, options)
+    ensure_replay(config, options)
+    started = time.monotonic()
+    final = train(config, output / "run", resume=resume, init=init)
+    wall = time.monotonic() - started
+    stats = load_checkpoint(final).training_config["run_stats"]
+    leg = stats["legs"][-1]
+    steps = leg["end_step"] - leg["start_step"]
+    heldout = score_heldout(init, final, split.heldout, output / "heldout")
+    synthetic = {label: score_synthetic(path, options.val_cache, options.val_frames, _size(config))
+                 for label, path in (("before", init), ("after", final))}
+    ok, reason = gate(heldout, synthetic["before"], synthetic["after"], options.max_synthetic_loss)
+    weights = output / "modot_adapted.pt"
+    written = ok or force
+    report = {"recording": recording.describe(), "split": split.describe(), "options": dataclasses.asdict(options),
+              "init": str(init), "steps": steps, "train_seconds": leg["train_seconds"],
+              "seconds_per_step": round(leg["train_seconds"] / max(steps, 1), 3), "wall_seconds": round(wall, 1),
+              "hardware": leg["hardware"], "heldout": heldout, "synthetic_val": synthetic,
+              "gate": {"passed": ok, "reason": reason, "forced": force and not ok},
+              "weights": str(weights) if written else None}
+    if written:
+        export_runtime(final, weights, half=True, extra_training={"adaptation": {
+            k: report[k] for k in ("recording", "split", "steps", "train_seconds", "gate")}})
+    elif weights.exists():
+        weights.unlink()  # a stale file from an earlier run must not look like this run's result
+    (output / "adapt_report.json").write_text(json.dumps(report, indent=2, default=str))
+    (output / "adapt_report.md").write_text(markdown(report))
+    return report
+
+
+def markdown(report: dict) -> str:
+    """The report a person reads: what was used, the before/after tables, the verdict."""
+    rec, split, held = report["recording"], report["split"], report["heldout"]
+    lines = [f"# Adaptation of {Path(report['init']).name} to {rec['path']}", "",
+             f"Supervision **{rec['supervision']}** ({rec.get('depth', '')} {rec.get('depth_valid_share', '')}); "
+             f"{rec['frames_kept']} of {rec['images']} images kept; trained on {split['train_frames']} frames "
+             f"up to t = {split['train_until_s']} s, held out {split['heldout_frames']} from t = "
+             f"{split['heldout_from_s']} s. {report['steps']} steps in {report['train_seconds']:.0f} s of training "
+             f"({report['seconds_per_step']} s/step, {report['hardware']}).", "",
+             "| held-out frames | metric AbsRel | δ1 | aligned AbsRel | aligned δ1 |", "|---|---|---|---|---|"]
+    for name in ("constant", "row prior", "before", "after") if held else ():
+        s = held["summary"][name]
+        lines.append(f"| {name} | {s['abs_rel']:.3f} | {s['delta1']:.3f} | {s['abs_rel_aligned']:.3f} | "
+                     f"{s['delta1_aligned']:.3f} |")
+    lines += ["", "| after − before | mean | 95 % interval | verdict |", "|---|---|---|---|"]
+    for key, b in held.get("after_minus_before", {}).items():
+        lines.append(f"| {key} | {b['mean']:+.3f} | [{b['low']:+.3f}, {b['high']:+.3f}] | {b['verdict']} |")
+    syn = report["synthetic_val"]
+    lines += ["", f"Synthetic validation AbsRel: before {syn['before']['abs_rel']:.3f}, after "
+                  f"{syn['after']['abs_rel']:.3f}.", "",
+              f"**Gate: {'passed' if report['gate']['passed'] else 'not passed'}** — {report['gate']['reason']}.",
+              f"Weights: {report['weights'] or 'not written (the old weights stay; --force writes anyway)'}.",
+              "Per-frame rows and panels: heldout/real_frames.md, heldout/*.png."]
+    return "\n".join(lines) + "\n"
+
+
+def _parser() -> argparse.ArgumentParser:
+    d = AdaptOptions()
+    p = argparse.ArgumentParser(prog="modot-adapt", description=__doc__.splitlines()[0])
+    p.add_argument("recording", help="a rosbag2 (mcap/sqlite3 file or folder) or a frame folder")
+    p.add_argument("--output", help="result folder (default: build/adapt/<recording name>)")
+    p.add_argument("--init", help="weights to adapt (default: the packaged weights)")
+    p.add_argument("--supervision", default="auto", choices=SUPERVISIONS,
+                   help="what supervises: auto picks depth, else scan, else tf, else none")
+    p.add_argument("--minutes", type=float, default=d.minutes, help="training minutes (default %(default)s)")
+    p.add_argument("--steps", type=int, default=0, help="a step budget instead of --minutes")
+    p.add_argument("--device", default=d.device, help="cpu | cuda | auto")
+    p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--synthetic-share", type=float, default=d.synthetic_share,
+                   help="share of every batch from the engine (replay; default %(default)s)")
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--encoder-lr-scale", type=float, default=d.encoder_lr_scale,
+                   help="the encoder's LR as a share of the rest's (0 freezes it)")
+    p.add_argument("--holdout", type=float, default=0.2, help="last share of the time held out (default 0.2)")
+    p.add_argument("--gap", type=float, default=0.05, help="share of the time left out before the held-out part")
+    p.add_argument("--max-frames", type=int, default=300, help="images kept, evenly over the recording")
+    p.add_argument("--image", default="", help="bag: colour image topic (default: auto)")
+    p.add_argument("--camera-info", default="", help="bag: CameraInfo topic (default: auto)")
+    p.add_argument("--depth", default="", help="bag: registered depth topic (default: auto)")
+    p.add_argument("--scan", default="", help="bag: LaserScan topic (default: the only one)")
+    p.add_argument("--laser-extrinsic", default="0 0 0 0 0 0",
+                   help="lidar pose in the camera's body frame 'x y z roll pitch yaw' (m, deg) where /tf lacks it")
+    p.add_argument("--camera-height", type=float, default=0.0,
+                   help="tf/none: camera height above the floor, m (metric scale without /tf)")
+    p.add_argument("--replay-cache", default=d.replay_cache, help="engine frames replayed (rendered when missing)")
+    p.add_argument("--replay-video-cache", default=d.replay_video_cache,
+                   help="tf/none: engine frames with source frames, replayed (rendered when missing)")
+    p.add_argument("--val-cache", default=d.val_cache, help="engine validation frames (forgetting; rendered when missing)")
+    p.add_argument("--val-frames", type=int, default=d.val_frames)
+    p.add_argument("--replay-scenes", type=int, default=d.replay_scenes, help="scenes rendered for a missing replay cache")
+    p.add_argument("--force", action="store_true", help="write the weights even when the gate fails")
+    p.add_argument("--restart", action="store_true", help="start over instead of resuming OUTPUT/run")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        options = AdaptOptions(minutes=args.minutes if not args.steps else 0.0, steps=args.steps,
+                               threads=args.threads, device=args.device, seed=args.seed,
+                               synthetic_share=args.synthetic_share, lr=args.lr,
+                               encoder_lr_scale=args.encoder_lr_scale, camera_height_m=args.camera_height,
+                               replay_cache=args.replay_cache, replay_video_cache=args.replay_video_cache,
+                               val_cache=args.val_cache, val_frames=args.val_frames,
+                               replay_scenes=args.replay_scenes)
+        init = Path(args.init) if args.init else default_weights_path()
+        topics = {"image": args.image, "camera_info": args.camera_info, "depth": args.depth, "scan": args.scan}
+        recording = read_recording(args.recording, args.supervision, args.max_frames, topics, args.laser_extrinsic)
+        output = Path(args.output or f"build/adapt/{Path(args.recording).stem}")
+        print(f"modot-adapt: {recording.kind} {recording.path}: supervision {recording.supervision}, "
+              f"{len(recording.frames)} frames", file=sys.stderr)
+        report = adapt(recording, output, init, options, args.holdout, args.gap, args.force, not args.restart)
+    except (ConfigError, DataError, CheckpointError, ResumeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(markdown(report))
+    if report["weights"]:
+        print(f"deploy: ros2 param set /modot model_path {Path(report['weights']).resolve()}")
+    else:
+        print(f"modot-adapt: weights not written: {report['gate']['reason']}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
