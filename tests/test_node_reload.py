@@ -18,6 +18,8 @@ NODE = ["--ros-args", "-p", "device:=cpu", "-p", "input_width:=128", "-p", "inpu
      "b.pt (was a.pt): same network, new weights; trained steps 10 -> 20"),
     (ModelInfo("b.pt", "b.pt", ModelConfig(input_width=640, pretrained_encoder=False), 10),
      "b.pt (was a.pt): input_width 320 -> 640"),
+    (ModelInfo("b.pt", "b.pt", ModelConfig(max_depth=80.0), None),
+     "b.pt (was a.pt): max_depth 20.0 -> 80.0; trained steps 10 -> unknown"),
 ])
 def test_reload_line_says_what_changed(new, text):
     """The reload log line names both files and the network fields that differ, nothing else."""

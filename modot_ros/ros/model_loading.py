@@ -94,7 +94,8 @@ def model_change(old: ModelInfo, new: ModelInfo) -> str:
     old_fields, new_fields = dataclasses.asdict(old.config), dataclasses.asdict(new.config)
     changed = [f"{name} {old_fields[name]} -> {new_fields[name]}" for name in old_fields
                if name not in _IGNORED_FIELDS and old_fields[name] != new_fields[name]]
-    steps = f"; trained steps {old.steps} -> {new.steps}" if old.steps != new.steps else ""
+    count = lambda info: "unknown" if info.steps is None else info.steps  # noqa: E731
+    steps = f"; trained steps {count(old)} -> {count(new)}" if old.steps != new.steps else ""
     what = "; ".join(changed) if changed else "same network, new weights"
     return f"{new.source} (was {old.source}): {what}{steps}"
 
