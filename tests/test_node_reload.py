@@ -90,10 +90,15 @@ def _published_depth(checkpoint: Path | None, rgb: np.ndarray) -> np.ndarray:
     from modot_ros.pipeline.options import OutputOptions
     from tests.ros_helpers.node_peer import INTR, W, H
 
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the node runs (OMP_NUM_THREADS=1): the same sums, the same floats
-    estimator = DepthBoundaryEstimator.from_checkpoint(checkpoint, device="cpu", input_size=(W, H))
+    try:
+        estimator = DepthBoundaryEstimator.from_checkpoint(checkpoint, device="cpu", input_size=(W, H))
+        depth = estimator.predict(rgb, INTR).depth
+    finally:
+        torch.set_num_threads(threads)
     options = OutputOptions()
-    return invalidate_out_of_range(estimator.predict(rgb, INTR).depth, options.min_depth, options.max_depth)
+    return invalidate_out_of_range(depth, options.min_depth, options.max_depth)
 
 
 def _same(published: np.ndarray, expected: np.ndarray) -> bool:
