@@ -157,7 +157,7 @@ def read_plain(path: str | Path) -> Any:
     """``torch.load(path, weights_only=True)``; every failure is one CheckpointError line."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(path, "file does not exist" if not path.exists() else "not a regular file")
+        raise CheckpointError(path, "not a regular file" if path.exists() else "file does not exist; check the path")
     problem = _file_problem(path)
     if problem:
         raise CheckpointError(path, problem)

@@ -1,4 +1,4 @@
-"""Starting a training run: leftovers of a killed save are cleaned, a missing cache is one line."""
+"""Starting a training run: a killed save's leftovers are cleaned; a missing cache or a spent --init is one line."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,12 @@ import sys
 import pytest
 import yaml
 
+from modot_ros.checkpoint import save_checkpoint
+from modot_ros.config import ModelConfig
+from modot_ros.model.network import DepthBoundaryNet
+from training.config import ScheduleConfig
 from training.train import main
+from training.trainer import init_leg_problem
 from training.data.frames import DataError, load_cache
 from training.trainer_state import ResumeError, load_state, remove_stale_temps
 from tests.train_cases import TINY_MODEL
@@ -60,3 +65,41 @@ def test_damaged_resume_state_and_cache_are_one_line(tmp_path):
     with pytest.raises(DataError, match=r"cache.pt: empty file \(0 bytes\).*render it again") as cache:
         load_cache(tmp_path / "cache.pt")
     assert "weights_only" not in str(resume.value) + str(cache.value)
+
+
+@pytest.mark.parametrize("steps, seconds, schedule, line", [
+    (12400, 0.0, {"max_steps": 6000}, "--init w.pt is at step 12400 and schedule.max_steps=6000: a --init leg "
+     "continues the checkpoint's step count; set schedule.max_steps=18400 for 6000 more steps"),
+    (12400, 0.0, {"max_steps": 12400}, "--init w.pt is at step 12400 and schedule.max_steps=12400: a --init leg "
+     "continues the checkpoint's step count; set schedule.max_steps=24800 for 12400 more steps"),
+    (100, 25740.2, {"max_steps": 200, "time_budget_minutes": 60}, "--init w.pt has trained 429.0 min and "
+     "schedule.time_budget_minutes=60: a --init leg continues the checkpoint's training time; set "
+     "schedule.time_budget_minutes=489 for 60 more minutes"),
+    (100, 3600.0, {"max_steps": 200, "time_budget_minutes": 60}, "--init w.pt has trained 60.0 min and "
+     "schedule.time_budget_minutes=60: a --init leg continues the checkpoint's training time; set "
+     "schedule.time_budget_minutes=120 for 60 more minutes"),
+    (100, 3599.0, {"max_steps": 101, "time_budget_minutes": 60}, None),  # one step and one second left: trains
+    (100, 1e9, {"max_steps": 101, "time_budget_minutes": 0}, None),  # no time budget
+])
+def test_init_leg_that_would_train_no_step_is_named(steps, seconds, schedule, line):
+    """max_steps and time_budget_minutes of a --init leg are run totals: one already reached is refused with the fix."""
+    assert init_leg_problem("w.pt", steps, seconds, ScheduleConfig(**schedule)) == line
+
+
+def test_init_leg_already_finished_is_refused_before_any_data(tmp_path, capsys):
+    """The fine-tune that would write a final.pt identical to its start is one line and exit 2, nothing written."""
+    model_config = ModelConfig(**dict(TINY_MODEL, decoder_channels=(16, 16, 16, 16)), pretrained_encoder=False)
+    init = save_checkpoint(tmp_path / "init.pt", DepthBoundaryNet(model_config, pretrained=False), model_config,
+                           training_config={"run_stats": {"steps": 12, "train_seconds": 30.0}})
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({  # no cache exists: refused before the data, or that would be the error
+        "model": dict(TINY_MODEL, pretrained_encoder=False),
+        "data": {"train_cache": str(tmp_path / "none_train.pt"), "val_cache": str(tmp_path / "none_val.pt")},
+        "run": {"threads": 1, "tensorboard": False}}))
+    out = tmp_path / "run"
+    assert main(["--config", str(config), "--init", str(init), "--output", str(out),
+                 "--set", "schedule.max_steps=6"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: --init {init} is at step 12 and schedule.max_steps=6: a --init leg continues the checkpoint's "
+        "step count; set schedule.max_steps=18 for 6 more steps")
+    assert not out.exists()

@@ -158,9 +158,11 @@ class OptimConfig:
 class ScheduleConfig:
     """How long to train and how often to validate and save."""
 
-    max_steps: int = _f(2000, "Optimiser steps (also sets the LR decay length).")
+    max_steps: int = _f(2000, "Optimiser steps (also sets the LR decay length). A run from --init "
+                              "continues its checkpoint's step count: this is the total, not the leg's.")
     time_budget_minutes: float = _f(0.0, "Stop after this much training time (0: no limit); "
-                                         "for equal-budget ablations.")
+                                         "for equal-budget ablations. Like max_steps, a run from --init "
+                                         "counts its checkpoint's training time too.")
     val_every: int = _f(200, "Validate every N steps (0: only at the end).")
     checkpoint_every: int = _f(50, "Write the resumable checkpoint every N steps.")
     log_every: int = _f(10, "Append a CSV log row every N steps.")

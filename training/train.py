@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="continue from OUTPUT/last.pt when it exists")
     parser.add_argument("--init", metavar="CHECKPOINT",
                         help="start from a runtime checkpoint's weights and schedule position "
-                             "(a new leg of a committed run) when OUTPUT has nothing to resume")
+                             "(a new leg of a committed run) when OUTPUT has nothing to resume; "
+                             "schedule.max_steps and time_budget_minutes then count its steps and "
+                             "time too (refused when already reached)")
     parser.add_argument("--set", nargs="*", default=[], metavar="GROUP.KEY=VALUE",
                         help="override config fields")
     args = parser.parse_args(argv)

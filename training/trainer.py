@@ -25,7 +25,7 @@ from modot_ros.checkpoint import save_checkpoint
 from modot_ros.config import ConfigError
 from modot_ros.inference import resolve_device
 from modot_ros.model.network import DepthBoundaryNet
-from training.config import TrainConfig, config_from_dict, save_config
+from training.config import ScheduleConfig, TrainConfig, config_from_dict, save_config
 from training.data.augment import augment_batch
 from training.data.frames import (CropDataset, RenderDataset, StepBatchSampler, ensure_cache,
                                   load_cache)
@@ -35,7 +35,7 @@ from training.encoder_preservation import (encoder_frozen, fit_saved_groups, par
                                            set_encoder_frozen)
 from training.losses.compose import compose_loss
 from training.pose_net import PoseNet, fill_unknown_poses
-from training.trainer_state import ResumeError, RunLog, load_state, remove_stale_temps, save_state
+from training.trainer_state import LAST, ResumeError, RunLog, load_state, remove_stale_temps, save_state
 from training.trainer_val import validate
 
 
@@ -280,18 +280,48 @@ def _stop(config: TrainConfig, elapsed_s: float, d: Dist) -> bool:
     return bool(flag.item())
 
 
-def _init_from(path: str | Path, config: TrainConfig, model) -> Progress:
-    """Start a new leg from a runtime checkpoint (e.g. the committed weights).
+def init_leg_problem(path: str | Path, steps: int, train_seconds: float, schedule: ScheduleConfig) -> str | None:
+    """Why a --init leg from a checkpoint at ``steps`` and ``train_seconds`` would train no step (None: it trains).
 
-    Takes its weights, step count, time and legs, and its last LR as the anchor; the optimiser
-    state starts fresh.
+    The leg continues the checkpoint's step count and training time, so max_steps and
+    time_budget_minutes are run totals; a total already reached would end the loop at once and
+    write a "fine-tuned" final.pt identical to the start.
     """
-    from modot_ros.checkpoint import load_checkpoint, load_state_strict
+    if steps >= schedule.max_steps:
+        return (f"--init {path} is at step {steps} and schedule.max_steps={schedule.max_steps}: a --init leg "
+                f"continues the checkpoint's step count; set schedule.max_steps={steps + schedule.max_steps} "
+                f"for {schedule.max_steps} more steps")
+    budget = schedule.time_budget_minutes
+    if budget > 0 and train_seconds >= 60.0 * budget:  # the test _stop makes before every step
+        return (f"--init {path} has trained {train_seconds / 60:.1f} min and schedule.time_budget_minutes="
+                f"{budget:g}: a --init leg continues the checkpoint's training time; set "
+                f"schedule.time_budget_minutes={round(train_seconds / 60 + budget, 1):g} for {budget:g} more minutes")
+    return None
+
+
+def _read_init(path: str | Path, config: TrainConfig):
+    """The --init checkpoint; ResumeError when it does not fit this run or its leg would train no step."""
+    from modot_ros.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(path)
     if checkpoint.model_config != config.model:
         raise ResumeError(f"{path} has a different model config than this run's; use the "
                           "config it was trained with (its training_config)")
+    stats = checkpoint.training_config.get("run_stats", {})
+    if problem := init_leg_problem(path, int(stats.get("steps", 0)), float(stats.get("train_seconds", 0.0)),
+                                   config.schedule):
+        raise ResumeError(problem)
+    return checkpoint
+
+
+def _init_from(path: str | Path, checkpoint, config: TrainConfig, model) -> Progress:
+    """Start a new leg from a runtime checkpoint (e.g. the committed weights) read by ``_read_init``.
+
+    Takes its weights, step count, time and legs, and its last LR as the anchor; the optimiser
+    state starts fresh.
+    """
+    from modot_ros.checkpoint import load_state_strict
+
     load_state_strict(model, checkpoint.state_dict, path)
     stats = checkpoint.training_config.get("run_stats", {})
     run = Progress(int(stats.get("steps", 0)), float(stats.get("train_seconds", 0.0)), None,
@@ -302,8 +332,12 @@ def _init_from(path: str | Path, config: TrainConfig, model) -> Progress:
     return run
 
 
-def _setup(config: TrainConfig, d: Dist, output: Path, resume: bool, init, described: dict) -> tuple:
-    """(model, pose network or None, optimiser, scaler, progress), resumed or from ``init``."""
+def _setup(config: TrainConfig, d: Dist, output: Path, resume: bool, init, described: dict,
+           init_checkpoint=None) -> tuple:
+    """(model, pose network or None, optimiser, scaler, progress), resumed or from ``init``.
+
+    ``init_checkpoint``: ``init`` already read by ``_read_init`` (None: read it here if needed).
+    """
     model = build_model(config, d.device)
     pose_net = build_pose_net(config, described, d.device)
     optimizer = _optimizer(model, [pose_net], config)
@@ -311,7 +345,7 @@ def _setup(config: TrainConfig, d: Dist, output: Path, resume: bool, init, descr
                                   enabled=config.optim.amp and d.device.type == "cuda")
     run = _resume(output, config, model, optimizer, scaler, pose_net) if resume else Progress()
     if init and run.step == 0:
-        run = _init_from(init, config, model)
+        run = _init_from(init, init_checkpoint or _read_init(init, config), config, model)
     run.start_leg(config, d.device, d.world)
     return model, pose_net, optimizer, scaler, run
 
@@ -341,8 +375,10 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
     if d.main and (stale := remove_stale_temps(output)):
         print(f"removed {len(stale)} checkpoint temp file(s) of an interrupted save in {output}",
               file=sys.stderr)
+    # an --init leg that would train no step is refused before the data loads (minutes when rendered)
+    init_checkpoint = _read_init(init, config) if init and not (resume and (output / LAST).is_file()) else None
     train_ds, val_ds, described = _datasets(config, d.device)  # bad data stops here, before any model
-    model, pose_net, optimizer, scaler, run = _setup(config, d, output, resume, init, described)
+    model, pose_net, optimizer, scaler, run = _setup(config, d, output, resume, init, described, init_checkpoint)
     net, poser = _distributed(model, pose_net, config, d)
     if d.main:
         save_config(config, output / "config.yaml")

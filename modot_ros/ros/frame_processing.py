@@ -81,6 +81,7 @@ def _process_frame(node: ModotNode, image: Any, info: Any) -> None:
         time.sleep(config.debug_delay_ms / 1e3)
     timings["convert"] = (time.perf_counter() - start) * 1e3
     tick = time.perf_counter()
+    # read once per frame: a model reload replaces node.estimator whole, between two frames
     prediction = node.estimator.predict(rgb, intrinsics, options.output_size(rgb.shape[1], rgb.shape[0]))
     timings["forward"] = (time.perf_counter() - tick) * 1e3
     tick = time.perf_counter()

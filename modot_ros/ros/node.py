@@ -6,7 +6,8 @@ model and creates the publishers, activate subscribes, deactivate/cleanup releas
 ``use_lifecycle`` false (default) ``main`` configures and activates it at once. With
 ``image_transport`` compressed the input is ``image/compressed`` (jpeg/png), decoded on the worker
 thread. Inference runs on a worker thread that always takes the freshest frame, so latency stays
-bounded when input is faster than the model.
+bounded when input is faster than the model. Setting ``model_path`` on a configured node loads that
+file and swaps it in between frames (``modot_ros.ros.model_loading``); a bad file is refused.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Any
 import rclpy
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rcl_interfaces.msg import SetParametersResult
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
@@ -27,6 +30,7 @@ from modot_ros.ros.diagnostics import FrameStats, diagnostics_message
 from modot_ros.ros.frame_processing import input_problem, process_pair, subscribed_topics
 from modot_ros.ros.image_input import image_input
 from modot_ros.ros.message_types import rclpy_message_types
+from modot_ros.ros.model_loading import ModelReload, load_estimator, model_change
 from modot_ros.ros.params import apply_changes, declare_all
 from modot_ros.ros.qos import parse_qos
 from modot_ros.ros.scale_input import ScaleInput
@@ -35,19 +39,6 @@ from modot_ros.ros.worker import FreshestWorker
 from modot_ros.pipeline.stamp_sync import StampSync, stamp_ns
 
 THROTTLE_S = 5.0
-
-
-def load_estimator(config: NodeConfig):
-    """The estimator the config asks for (random weights, the packaged default, or a file)."""
-    from modot_ros.config import ModelConfig  # torch-side imports happen here, on configure
-    from modot_ros.inference import DepthBoundaryEstimator
-
-    options = {"device": config.device, "precision": config.precision,
-               "input_size": (config.input_width, config.input_height) if config.input_width else None,
-               "backend": config.backend, "threads": config.threads, "onnx_cache": config.onnx_cache}
-    if config.random_weights:
-        return DepthBoundaryEstimator.from_random(ModelConfig(pretrained_encoder=False), **options)
-    return DepthBoundaryEstimator.from_checkpoint(config.model_path, **options)
 
 
 class ModotNode(LifecycleNode):
@@ -65,6 +56,11 @@ class ModotNode(LifecycleNode):
         self.types = rclpy_message_types()
         self.stats = FrameStats()
         self.estimator = None
+        self.model_info = None
+        # the loading thread only wakes the executor, which swaps the estimator in (_finish_reload)
+        reload_done = self.create_guard_condition(self._finish_reload)
+        self.reload = ModelReload(done=reload_done.trigger)
+        self._reverting = False
         self.publishers_: dict[str, Any] = {}
         self.subscriptions_: list[Any] = []
         self.worker: FreshestWorker | None = None
@@ -83,11 +79,39 @@ class ModotNode(LifecycleNode):
     # ---- parameters, logging ---------------------------------------------------------------
     def _on_set_parameters(self, params):
         candidate, result = apply_changes(self.config, params)
+        if candidate is not None and any(p.name == "model_path" for p in params):
+            candidate, result = self._reload_model(candidate, result)
         if candidate is not None:
             self.config = candidate
         else:
             self.warn_once(f"parameter:{result.reason}", f"parameter change refused: {result.reason}")
         return result
+
+    def _reload_model(self, candidate: NodeConfig, accepted):
+        """Start loading ``candidate.model_path``: (candidate, result), or (None, the refusal)."""
+        if self.estimator is None or self._reverting:  # unconfigured: configure will load it
+            return candidate, accepted
+        if reason := self.reload.start(candidate):
+            return None, SetParametersResult(successful=False, reason=reason)
+        return candidate, accepted
+
+    def _finish_reload(self) -> None:
+        """Swap the reloaded estimator in, or set model_path back when it could not be built."""
+        outcome = self.reload.take()
+        if outcome is None or self.estimator is None:  # cleaned up meanwhile: configure loads model_path
+            return
+        if outcome.estimator is not None:
+            old, self.model_info = self.model_info, outcome.info
+            self.estimator = outcome.estimator  # one assignment: the worker reads it once per frame
+            self.get_logger().info(f"model reloaded: {model_change(old, outcome.info)}")
+            return
+        self._reverting = True  # `ros2 param get` must name the model still running
+        try:
+            self.set_parameters([Parameter("model_path", value=self.model_info.model_path)])
+        finally:
+            self._reverting = False
+        self.warn_once(f"reload:{outcome.problem}", f"model reload failed: {outcome.problem}; "
+                       f"model_path is set back to the model still running, {self.model_info.source}")
 
     def _log_refused_values(self, params):
         """rclpy refuses out-of-range values before ``_on_set_parameters``: log them here."""
@@ -114,7 +138,7 @@ class ModotNode(LifecycleNode):
     # ---- lifecycle ---------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         try:
-            self.estimator = load_estimator(self.config)
+            self.estimator, self.model_info = load_estimator(self.config)
         except Exception as error:  # noqa: BLE001 - any load problem is reported as one line
             self.get_logger().error(f"cannot load the model: {error}")
             self.stats.error(f"model: {error}")
@@ -124,9 +148,9 @@ class ModotNode(LifecycleNode):
             msg_type = getattr(self.types, type_name.rsplit("/", 1)[1])
             self.publishers_[topic] = self.create_publisher(msg_type, topic, qos)
         self.state_name = "inactive"
-        self.get_logger().info(f"model loaded on {self.estimator.device}, {self.estimator.backend} "
-                               f"(network input {self.estimator.config.input_width}x"
-                               f"{self.estimator.config.input_height})")
+        net = self.estimator
+        self.get_logger().info(f"model loaded from {self.model_info.source} on {net.device}, {net.backend} "
+                               f"(network input {net.config.input_width}x{net.config.input_height})")
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
@@ -158,7 +182,7 @@ class ModotNode(LifecycleNode):
         for pub in self.publishers_.values():
             self.destroy_publisher(pub)
         self.publishers_ = {}
-        self.estimator = None
+        self.estimator = self.model_info = None
         try:
             import torch
             if torch.cuda.is_available():

@@ -32,8 +32,10 @@ class NodeConfig:
     """Parameters of the modot_node (ROS parameter name = field name)."""
 
     # model
-    model_path: str = _f("", "Checkpoint file; empty = the packaged default weights.",
-                         read_only=True, group="model")
+    model_path: str = _f("", "Checkpoint file; empty = the packaged default weights. Set on a running "
+                         "node, it loads that file with the same device, backend and precision and swaps "
+                         "it in between frames; a file that cannot be loaded is refused and the running "
+                         "model kept.", group="model")
     random_weights: bool = _f(False, "Untrained network instead of weights (tests and benchmarks only).",
                               read_only=True, group="model")
     device: str = _f("auto", "Torch device: auto (cuda if present), cpu, cuda or cuda:N.",

@@ -144,7 +144,7 @@ class Peer:
         self.infos.publish(intrinsics_to_camera_info(INTR, header, CameraInfo, RegionOfInterest))
         publisher.publish(image)
 
-    def set_parameter(self, name: str, value) -> dict:
+    def set_parameter(self, name: str, value, timeout: float = 10.0) -> dict:
         client = self.node.create_client(SetParameters, f"{self.ns}/{self.node_name}/set_parameters")
         client.wait_for_service(timeout_sec=60)
         kind = {str: ParameterType.PARAMETER_STRING, float: ParameterType.PARAMETER_DOUBLE,
@@ -152,7 +152,7 @@ class Peer:
         field = {str: "string_value", float: "double_value", bool: "bool_value", int: "integer_value"}[type(value)]
         pv = ParameterValue(type=kind, **{field: value})
         future = client.call_async(SetParameters.Request(parameters=[Parameter(name=name, value=pv)]))
-        rclpy.spin_until_future_complete(self.node, future, timeout_sec=10)
+        rclpy.spin_until_future_complete(self.node, future, timeout_sec=timeout)
         result = future.result().results[0]
         return {"successful": result.successful, "reason": result.reason}
 
