@@ -127,6 +127,9 @@ class ModotNode(LifecycleNode):
         self.get_logger().info(f"model loaded on {self.estimator.device}, {self.estimator.backend} "
                                f"(network input {self.estimator.config.input_width}x"
                                f"{self.estimator.config.input_height})")
+        self.stats.backend = {"backend": self.estimator.backend, "backend_choice": self.estimator.backend_choice}
+        if self.estimator.backend_choice:
+            self.get_logger().info(f"backend {self.estimator.backend_choice}")
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
