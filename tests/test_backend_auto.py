@@ -63,6 +63,20 @@ def test_a_backend_failing_while_timed_is_skipped_with_one_line(tmp_path, monkey
         "backend auto: onnxruntime unavailable (simulated failure at the first forward); trying the next"]
 
 
+def test_a_losing_torch_leaves_the_torch_threads_as_they_were(tmp_path, monkeypatch):
+    """threads reaches torch's process-wide pool only when torch runs the forward, as when named."""
+    import torch
+
+    monkeypatch.setattr(backends, "_build", wrapping({"torch"}, lambda: time.sleep(0.25)))
+    before = torch.get_num_threads()
+    try:
+        estimator = DepthBoundaryEstimator.from_random(TINY, device="cpu", warmup=0, backend="auto",
+                                                       threads=before + 1, onnx_cache=tmp_path)
+        assert estimator.backend != "torch" and torch.get_num_threads() == before
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_auto_with_compile_is_torch_untimed(tmp_path, monkeypatch):
     """compile applies to torch only, so auto has nothing to compare and starts torch directly."""
     monkeypatch.setattr(auto, "median_ms", lambda *a, **k: pytest.fail("timed"))

@@ -116,6 +116,12 @@ def make_forward(backend: str, model, device: "torch.device", precision: str, *,
         return build(backend)
     if compile:  # only torch compiles: nothing to compare
         return build("torch")
+    import torch
+
     from modot_ros.backends.auto import fastest, probe_input
 
-    return fastest(auto_order(device.type, accelerator), build, probe_input(model.config, device))
+    torch_threads = torch.get_num_threads()
+    forward = fastest(auto_order(device.type, accelerator), build, probe_input(model.config, device))
+    if forward.name != "torch":  # timing torch set its pool process-wide; leave pre/post as a named backend does
+        torch.set_num_threads(torch_threads)
+    return forward
