@@ -82,7 +82,7 @@ def write_record(sidecar: Path, record: dict, files: dict[str, Path]) -> None:
     os.replace(tmp, sidecar)
 
 
-def writable_folder(folder: Path) -> Path:
+def _writable_folder(folder: Path) -> Path:
     """``folder``, created if needed; one line naming the setting to change when it cannot be."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -109,7 +109,7 @@ def _build(model: torch.nn.Module, graph: Path, sidecar: Path, key: str,
 def cached_graph(model: torch.nn.Module, input_size: tuple[int, int], folder: str | Path | None = None,
                  opset: int = ONNX_OPSET) -> Path:
     """Path of a checked ONNX graph of ``model`` at ``input_size`` = (width, height), exporting if needed."""
-    folder = writable_folder(cache_dir(folder))
+    folder = _writable_folder(cache_dir(folder))
     key = graph_key(model, input_size, opset)
     cfg = model.config
     stem = f"{cfg.encoder}-{cfg.variant}-{input_size[0]}x{input_size[1]}-opset{opset}-{GRAPH_PRECISION}-{key[:16]}"
