@@ -1,9 +1,10 @@
-"""Network forward per backend, side by side in one run, and the node end to end on onnxruntime.
+"""Network forward per backend, side by side in one run, and the node end to end on onnxruntime / openvino.
 
 Forward: lite0 (random weights, same input) through the estimator's torch and onnxruntime
 forwards at 320x240 and 640x480, on 1 thread (robust to a busy shared CPU; a 2-core robot gets at
-least this) and on 2. Node: ``modot_node`` with ``backend:=onnxruntime``, 320x240 network input,
-fed 320x240 and 640x480 images at 30 Hz (``benchmarks.bench_node``).
+least this) and on 2. Node: ``modot_node`` with ``backend:=onnxruntime`` and with ``backend:=openvino``,
+320x240 network input, fed 320x240 and 640x480 images at 30 Hz (``benchmarks.bench_node``). Each
+engine's own costs, in a process of its own: ``benchmarks.bench_stages``.
 Standalone: ``python -m benchmarks --only backends``.
 """
 from __future__ import annotations
@@ -60,14 +61,24 @@ def forward(quick: bool) -> list[dict]:
     return rows
 
 
-@benchmark("backends.node_onnxruntime")
-def node_onnxruntime(quick: bool) -> list[dict]:
-    """modot_node with backend onnxruntime: image -> points in another process."""
+def _node_rows(backend: str, quick: bool) -> list[dict]:
     rows = []
     for width, height in ((320, 240),) if quick else ((320, 240), (640, 480)):
-        label = f"node lite0 {width}x{height} image, net 320x240, onnxruntime"
+        label = f"node lite0 {width}x{height} image, net 320x240, {backend}"
         result = bench_node.run(rate=30.0, seconds=3.0 if quick else 15.0, width=width, height=height,
-                                backend="onnxruntime")
+                                backend=backend)
         rows += [row if row["name"].startswith(label) else row | {"name": f"  {row['name']}"}
                  for row in bench_node.rows(result, label, NODE_GOAL_HZ)]
     return rows
+
+
+@benchmark("backends.node_onnxruntime")
+def node_onnxruntime(quick: bool) -> list[dict]:
+    """modot_node with backend onnxruntime: image -> points in another process."""
+    return _node_rows("onnxruntime", quick)
+
+
+@benchmark("backends.node_openvino")
+def node_openvino(quick: bool) -> list[dict]:
+    """modot_node with backend openvino (CPU): image -> points in another process."""
+    return _node_rows("openvino", quick)

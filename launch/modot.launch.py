@@ -25,8 +25,9 @@ ARGUMENTS = {
     "camera_info_topic": ("/camera/color/camera_info", "Input CameraInfo (remaps 'camera_info')."),
     "params_file": (os.path.join(SHARE, "config", "modot.yaml"), "Parameter YAML file."),
     "model_path": ("", "Checkpoint; empty = packaged default weights."),
-    "device": ("auto", "Torch device: auto, cpu, cuda, cuda:N."),
-    "backend": ("torch", "Network forward: torch, onnxruntime, tensorrt or auto (docs/benchmarks.md: Backends)."),
+    "device": ("auto", "Torch device: auto, cpu, cuda, cuda:N; gpu, gpu.N, npu with backend openvino."),
+    "backend": ("torch", "Network forward: torch, onnxruntime, openvino, tensorrt or auto "
+                "(docs/benchmarks.md: Backends)."),
     "use_sim_time": ("false", "Use /clock (bag replay)."),
     "log_level": ("info", "Logger level: debug, info, warn, error."),
     "rviz": ("false", "Also start RViz with the shipped config."),

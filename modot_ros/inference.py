@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from modot_ros import mixture
-from modot_ros.backends import make_forward
+from modot_ros.backends import make_forward, split_device
 from modot_ros.checkpoint import CheckpointError, build_model, default_weights_path
 from modot_ros.config import ModelConfig
 from modot_ros.geometry import CameraIntrinsics
@@ -98,13 +98,15 @@ def _check_image(image: np.ndarray, intrinsics: CameraIntrinsics) -> None:
 class DepthBoundaryEstimator:
     """Runs a ``DepthBoundaryNet`` on RGB images; construct with ``from_checkpoint`` or ``from_random``.
 
-    device: 'auto' | 'cpu' | 'cuda[:N]'. precision: 'auto' (fp16 autocast on CUDA, fp32 on CPU),
-    'fp32' or 'fp16'. compile: wrap the network in ``torch.compile`` (torch backend). warmup: dummy
+    device: 'auto' | 'cpu' | 'cuda[:N]', or an Intel 'gpu[.N]' | 'npu' for backend openvino (the
+    rest then runs on the CPU). precision: 'auto' (fp16 autocast on CUDA, fp32 on CPU), 'fp32' or
+    'fp16'. compile: wrap the network in ``torch.compile`` (torch backend). warmup: dummy
     forwards now, so the first real frame is not slow. input_size: (width, height) network input
     instead of the model's own (multiples of 16; the network is fully convolutional).
-    backend: 'torch' | 'onnxruntime' | 'tensorrt' | 'auto' (``modot_ros.backends``): what runs the
-    network forward; everything before and after it is the same code. threads: CPU threads of the
-    forward, 0 = library default. onnx_cache: folder of exported graphs (default: the user cache).
+    backend: 'torch' | 'onnxruntime' | 'openvino' | 'tensorrt' | 'auto' (``modot_ros.backends``):
+    what runs the network forward; everything before and after it is the same code. threads: CPU
+    threads of the forward, 0 = library default. onnx_cache: folder of exported graphs (default:
+    the user cache). ``backend`` names what runs; ``backend_choice`` how auto chose it ('' otherwise).
     """
 
     def __init__(self, model: DepthBoundaryNet, *, device: str = "auto", precision: str = "auto",
@@ -114,15 +116,17 @@ class DepthBoundaryEstimator:
             model.config = dataclasses.replace(model.config, input_width=input_size[0],
                                                input_height=input_size[1])
         self.config: ModelConfig = model.config
-        self.device = resolve_device(device)
+        host, accelerator = split_device(device)
+        self.device = resolve_device(host)
         if precision not in ("auto", "fp32", "fp16"):
             raise ValueError(f"precision {precision!r}; allowed: auto, fp32, fp16")
-        if precision == "fp16" and self.device.type != "cuda":
-            raise ValueError("precision fp16 needs a CUDA device; use precision=fp32 on CPU")
+        if precision == "fp16" and self.device.type != "cuda" and not accelerator:
+            raise ValueError("precision fp16 needs a CUDA device (or an OpenVINO gpu/npu); use precision=fp32 on CPU")
         self.model = model.eval()
         self._network = make_forward(backend, self.model, self.device, precision, threads=threads,
-                                     compile=compile, cache=onnx_cache)
+                                     compile=compile, cache=onnx_cache, accelerator=accelerator)
         self.backend: str = self._network.name
+        self.backend_choice: str = self._network.choice
         for _ in range(warmup):
             self._run(torch.zeros(1, self.config.input_height, self.config.input_width, 3,
                                   dtype=torch.uint8, device=self.device))

@@ -135,7 +135,7 @@ def test_unwritable_cache_is_one_clear_line(tmp_path):
 
 
 @pytest.mark.parametrize("options, text", [
-    ({"backend": "trt"}, "backend 'trt'; allowed: auto, torch, onnxruntime, tensorrt"),
+    ({"backend": "trt"}, "backend 'trt'; allowed: auto, torch, onnxruntime, openvino, tensorrt"),
     ({"backend": "tensorrt"}, "backend tensorrt needs a CUDA device, got device=cpu"),
     ({"backend": "onnxruntime", "compile": True}, "compile applies to backend torch only"),
 ])
@@ -145,21 +145,22 @@ def test_bad_backend_choice_names_the_fix(tmp_path, options, text):
         DepthBoundaryEstimator.from_random(TINY, device="cpu", warmup=0, onnx_cache=tmp_path, **options)
 
 
-def test_auto_prefers_onnxruntime_on_cpu_and_falls_back_to_torch(tmp_path, monkeypatch, caplog):
-    """auto follows the documented order and still starts when a backend fails."""
-    assert auto_order("cpu") == ["onnxruntime", "torch"] and auto_order("cuda") == ["tensorrt", "torch"]
+def test_auto_falls_back_to_torch_when_the_graph_cannot_be_made(tmp_path, monkeypatch, caplog):
+    """auto still starts when every graph backend fails, saying why once per backend."""
+    assert auto_order("cpu") == ["onnxruntime", "openvino", "torch"] and auto_order("cuda") == ["tensorrt", "torch"]
     assert set(auto_order("cpu")) < set(BACKENDS)
-    auto = DepthBoundaryEstimator.from_random(TINY, device="cpu", warmup=0, backend="auto", onnx_cache=tmp_path)
-    assert auto.backend == "onnxruntime (CPUExecutionProvider)"
 
     def broken(*args, **kwargs):
         raise ExportError("simulated export failure")
 
     monkeypatch.setattr(onnx_cache, "cached_graph", broken)
+    monkeypatch.setattr("modot_ros.backends.openvino_forward.cached_graph", broken)
     with caplog.at_level(logging.WARNING, logger="modot_ros.backends"):
         fallback = DepthBoundaryEstimator.from_random(TINY, device="cpu", warmup=0, backend="auto",
                                                       onnx_cache=tmp_path)
-    assert fallback.backend == "torch" and "simulated export failure" in caplog.text
+    assert fallback.backend == "torch" and "unavailable: onnxruntime, openvino" in fallback.backend_choice
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(lines) == 2 and all("simulated export failure" in line for line in lines), lines
 
 
 def test_session_runs_sequentially_on_the_requested_threads():

@@ -31,7 +31,7 @@ def test_defaults_are_valid_and_build_output_options():
     ({"snap_window": 4}, "snap_window=4 must be odd"),
     ({"input_width": 100, "input_height": 96}, "input_width=100 must be a multiple of 16 (or 0)"),
     ({"input_width": 128}, "set both input_width and input_height, or neither (0)"),
-    ({"device": "gpu"}, "device='gpu'; allowed: auto, cpu, cuda, cuda:N"),
+    ({"device": "tpu"}, "device='tpu'; allowed: auto, cpu, cuda, cuda:N, gpu, gpu.N, npu"),
     ({"input_qos": "BEST"}, "input_qos='BEST'; allowed: SENSOR_DATA, DEFAULT, SYSTEM_DEFAULT"),
 ])
 def test_validate_names_the_problem(changes, reason):

@@ -64,13 +64,32 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _is_valid(graph: Path, sidecar: Path, key: str) -> bool:
-    """The sidecar names this key and the graph's bytes are the ones it recorded."""
+def record_matches(sidecar: Path, key: str, files: dict[str, Path]) -> bool:
+    """The sidecar names this key and each file's bytes are the ones it recorded under its field."""
     try:
         record = json.loads(sidecar.read_text())
-        return record.get("key") == key and record.get("sha256") == _file_sha256(graph)
+        return record.get("key") == key and all(record.get(field) == _file_sha256(path)
+                                                for field, path in files.items())
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def write_record(sidecar: Path, record: dict, files: dict[str, Path]) -> None:
+    """Write ``record`` plus each file's sha256 (under its field) atomically next to the files."""
+    record = record | {field: _file_sha256(path) for field, path in files.items()}
+    tmp = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, sidecar)
+
+
+def _writable_folder(folder: Path) -> Path:
+    """``folder``, created if needed; one line naming the setting to change when it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(f"cannot create the ONNX cache folder {folder} ({error.strerror or error}); "
+                      f"set onnx_cache or ${CACHE_ENV} to a writable folder") from error
+    return folder
 
 
 def _build(model: torch.nn.Module, graph: Path, sidecar: Path, key: str,
@@ -82,27 +101,20 @@ def _build(model: torch.nn.Module, graph: Path, sidecar: Path, key: str,
         os.replace(tmp, graph)
     finally:
         tmp.unlink(missing_ok=True)
-    record = {"key": key, "sha256": _file_sha256(graph), "input_size": list(input_size),
-              "opset": opset, "precision": GRAPH_PRECISION, "parity_max_abs": errors}
-    tmp_sidecar = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
-    tmp_sidecar.write_text(json.dumps(record, indent=1))
-    os.replace(tmp_sidecar, sidecar)
+    record = {"key": key, "input_size": list(input_size), "opset": opset, "precision": GRAPH_PRECISION,
+              "parity_max_abs": errors}
+    write_record(sidecar, record, {"sha256": graph})
 
 
 def cached_graph(model: torch.nn.Module, input_size: tuple[int, int], folder: str | Path | None = None,
                  opset: int = ONNX_OPSET) -> Path:
     """Path of a checked ONNX graph of ``model`` at ``input_size`` = (width, height), exporting if needed."""
-    folder = cache_dir(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OSError(f"cannot create the ONNX cache folder {folder} ({error.strerror or error}); "
-                      f"set onnx_cache or ${CACHE_ENV} to a writable folder") from error
+    folder = _writable_folder(cache_dir(folder))
     key = graph_key(model, input_size, opset)
     cfg = model.config
     stem = f"{cfg.encoder}-{cfg.variant}-{input_size[0]}x{input_size[1]}-opset{opset}-{GRAPH_PRECISION}-{key[:16]}"
     graph, sidecar = folder / f"{stem}.onnx", folder / f"{stem}.json"
-    if graph.is_file() and _is_valid(graph, sidecar, key):
+    if graph.is_file() and record_matches(sidecar, key, {"sha256": graph}):
         return graph
     if graph.exists() or sidecar.exists():
         log.warning("ONNX cache %s is stale or corrupt: exporting it again", graph)

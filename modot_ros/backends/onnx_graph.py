@@ -18,7 +18,7 @@ INPUT_NAME = "image"
 
 
 class ExportError(RuntimeError):
-    """An exported graph whose onnxruntime outputs do not match the torch model."""
+    """An exported (or converted) graph whose outputs do not match the torch model."""
 
 
 class OnnxOutputs(torch.nn.Module):
@@ -58,20 +58,28 @@ def export_graph(model: torch.nn.Module, target: str | Path, input_size: tuple[i
     return Path(target)
 
 
-def parity_errors(model: torch.nn.Module, graph: str | Path, input_size: tuple[int, int],
-                  atol: float = 1e-3) -> dict[str, float]:
-    """Max |onnxruntime - torch| per output on a fixed image; ``ExportError`` above ``atol``."""
+def _onnxruntime_cpu(graph: str | Path):
     import onnxruntime
 
+    session = onnxruntime.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+    return lambda image: session.run(None, {INPUT_NAME: image})
+
+
+def parity_errors(model: torch.nn.Module, graph: str | Path, input_size: tuple[int, int],
+                  atol: float = 1e-3, engine=None, engine_name: str = "onnxruntime") -> dict[str, float]:
+    """Max |engine - torch| per output on a fixed image; ``ExportError`` above ``atol``.
+
+    engine: maps the (1, 3, h, w) float32 image to the graph's outputs in order; default an
+    onnxruntime CPU session on ``graph`` (other engines pass their own converted graph's runner).
+    """
     image = _probe(input_size)
     with torch.inference_mode():
         expected = OnnxOutputs(model).eval()(image)
-    session = onnxruntime.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
-    got = session.run(None, {INPUT_NAME: image.numpy()})
+    got = (engine or _onnxruntime_cpu(graph))(image.numpy())
     names = output_names(model.config)
     errors = {name: float(np.abs(g - e.numpy()).max()) for name, g, e in zip(names, got, expected)}
     bad = {k: v for k, v in errors.items() if not v <= atol}
     if bad:
-        raise ExportError(f"ONNX graph {graph}: onnxruntime differs from torch by {bad} (tolerance "
-                          f"{atol}); report it with the torch and onnxruntime versions")
+        raise ExportError(f"graph {graph}: {engine_name} differs from torch by {bad} (tolerance "
+                          f"{atol}); report it with the torch and {engine_name} versions")
     return errors

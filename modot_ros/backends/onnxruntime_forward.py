@@ -64,6 +64,8 @@ def provider_list(backend: str, device: torch.device, fp16: bool, cache: str | P
 class OnnxRuntimeForward:
     """(B, 3, h, w) float tensor on ``device`` -> (depth params, OB logits) fp32 tensors, None if absent."""
 
+    choice = ""  # how backend auto chose it; empty when named explicitly
+
     def __init__(self, graph: Path, device: torch.device, providers: list, threads: int) -> None:
         import onnxruntime
 

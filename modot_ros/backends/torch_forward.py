@@ -13,6 +13,7 @@ class TorchForward:
     """
 
     name = "torch"
+    choice = ""  # how backend auto chose it; empty when named explicitly
 
     def __init__(self, model: torch.nn.Module, device: torch.device, half: bool, compile: bool) -> None:
         self.model = model.eval().to(device, memory_format=torch.channels_last)

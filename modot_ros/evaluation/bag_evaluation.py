@@ -211,7 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--intrinsics", nargs=4, type=float, metavar=("FX", "FY", "CX", "CY"),
                    help="use these intrinsics (pixels of the image) instead of a camera_info topic")
     p.add_argument("--checkpoint", help="model checkpoint (default: the packaged weights)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]; gpu[.N] | npu with --backend openvino")
     p.add_argument("--backend", default="torch", choices=BACKENDS, help="network forward (docs/benchmarks.md)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--align", choices=("none", "median"), default="none",

@@ -95,6 +95,12 @@ class ModotNode(LifecycleNode):
             return None, SetParametersResult(successful=False, reason=reason)
         return candidate, accepted
 
+    def _report_backend(self) -> None:
+        """The running backend (and ``auto``'s choice) in /diagnostics and, for auto, one log line."""
+        self.stats.backend = {"backend": self.estimator.backend, "backend_choice": self.estimator.backend_choice}
+        if self.estimator.backend_choice:
+            self.get_logger().info(f"backend {self.estimator.backend_choice}")
+
     def _finish_reload(self) -> None:
         """Swap the reloaded estimator in, or set model_path back when it could not be built."""
         outcome = self.reload.take()
@@ -104,6 +110,7 @@ class ModotNode(LifecycleNode):
             old, self.model_info = self.model_info, outcome.info
             self.estimator = outcome.estimator  # one assignment: the worker reads it once per frame
             self.get_logger().info(f"model reloaded: {model_change(old, outcome.info)}")
+            self._report_backend()
             return
         self._reverting = True  # `ros2 param get` must name the model still running
         try:
@@ -151,6 +158,7 @@ class ModotNode(LifecycleNode):
         net = self.estimator
         self.get_logger().info(f"model loaded from {self.model_info.source} on {net.device}, {net.backend} "
                                f"(network input {net.config.input_width}x{net.config.input_height})")
+        self._report_backend()
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:

@@ -22,7 +22,7 @@ from modot_ros.scale.settings import ScaleSettings, scale_field
 QOS_PRESETS = ("SENSOR_DATA", "DEFAULT", "SYSTEM_DEFAULT")
 PRECISIONS = ("auto", "fp32", "fp16")
 IMAGE_TRANSPORTS = ("raw", "compressed")
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?|gpu(\.\d+)?|npu)$")  # gpu, npu: OpenVINO's Intel devices
 # RViz cannot place a message whose frame_id is empty: outputs get this one instead.
 DEFAULT_FRAME_ID = "camera_optical_frame"
 
@@ -38,7 +38,8 @@ class NodeConfig:
                          "model kept.", group="model")
     random_weights: bool = _f(False, "Untrained network instead of weights (tests and benchmarks only).",
                               read_only=True, group="model")
-    device: str = _f("auto", "Torch device: auto (cuda if present), cpu, cuda or cuda:N.",
+    device: str = _f("auto", "Torch device: auto (cuda if present), cpu, cuda or cuda:N; gpu, gpu.N "
+                     "or npu: an Intel GPU/NPU through backend openvino (the rest on the CPU).",
                      read_only=True, group="model")
     precision: str = _f("auto", "auto (fp16 on CUDA, fp32 on CPU), fp32 or fp16 (CUDA only).",
                         choices=PRECISIONS, read_only=True, group="model")
@@ -47,12 +48,14 @@ class NodeConfig:
     input_height: int = _f(0, "Network input height, px (multiple of 16); 0 = the model's own.",
                            range=(0, 4096), read_only=True, group="model")
     backend: str = _f("torch", "Network forward: torch, onnxruntime (CPU; CUDA provider with "
-                      "device cuda), tensorrt (onnxruntime TensorRT provider, fp16 unless precision fp32) "
-                      "or auto (CUDA: tensorrt then torch; CPU: onnxruntime then torch). docs/benchmarks.md: Backends.",
+                      "device cuda), openvino (Intel CPU, or device gpu/npu), tensorrt (onnxruntime TensorRT "
+                      "provider, fp16 unless precision fp32) or auto (the fastest that starts, timed at "
+                      "configure; CPU: onnxruntime, openvino, torch; CUDA: tensorrt, torch). "
+                      "docs/benchmarks.md: Backends.",
                       choices=BACKENDS, read_only=True, group="model")
     threads: int = _f(0, "CPU threads of the network forward (torch intra-op, onnxruntime "
-                      "intra_op_num_threads); 0 = the library default.", range=(0, 256), read_only=True,
-                      group="model")
+                      "intra_op_num_threads, OpenVINO INFERENCE_NUM_THREADS); 0 = the library default.",
+                      range=(0, 256), read_only=True, group="model")
     onnx_cache: str = _f("", "Folder of the exported ONNX graphs; empty = $MODOT_ROS_CACHE, else "
                          "$XDG_CACHE_HOME/modot_ros (~/.cache/modot_ros).", read_only=True, group="model")
     # outputs
@@ -135,7 +138,7 @@ class NodeConfig:
         if (self.input_width == 0) != (self.input_height == 0):
             reasons.append("set both input_width and input_height, or neither (0)")
         if not DEVICE_PATTERN.match(self.device):
-            reasons.append(f"device={self.device!r}; allowed: auto, cpu, cuda, cuda:N")
+            reasons.append(f"device={self.device!r}; allowed: auto, cpu, cuda, cuda:N, gpu, gpu.N, npu")
         return reasons + ScaleSettings.from_config(self).problems()
 
     def replace(self, **changes: Any) -> "NodeConfig":

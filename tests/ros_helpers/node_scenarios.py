@@ -142,7 +142,7 @@ def overload(peer: Peer) -> dict:
 
 def lifecycle(peer: Peer) -> dict:
     peer.subscribe(["depth/image"])
-    states, received = {"start": peer.lifecycle(None)}, {}
+    states, received, diag = {"start": peer.lifecycle(None)}, {}, {}
     for name, transition in (("configure", Transition.TRANSITION_CONFIGURE),
                              ("activate", Transition.TRANSITION_ACTIVATE),
                              ("deactivate", Transition.TRANSITION_DEACTIVATE),
@@ -153,7 +153,10 @@ def lifecycle(peer: Peer) -> dict:
             until_answered(peer)
         stamps = play(peer, 2, 0.3, wait=8 if name == "activate" else 1.5)
         received[name] = len(set(stamps) & peer.received("depth/image"))
-    return {"states": states, "received": received}
+        if name == "activate":
+            peer.wait(lambda: peer.diagnostics.get("state") == "active", 5)
+            diag = dict(peer.diagnostics)
+    return {"states": states, "received": received, "diag_active": diag}
 
 
 def lifecycle_bad_model(peer: Peer) -> dict:
