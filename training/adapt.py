@@ -74,6 +74,7 @@ class AdaptOptions:
     camera_height_m: float = 0.0  # tf/none supervision: the camera's height above the floor
     video_stride: int = 3  # tf/none supervision: triplet gap in recorded images
     max_synthetic_loss: float = 0.01
+    calibrate: bool = True  # train in the network's own scale, the camera's factor applied at export (scale_factor)
     noise_floor: float = NOISE_FLOOR
 
     def __post_init__(self) -> None:
@@ -94,12 +95,58 @@ def write_training_frames(frames: list[dict], root: Path) -> Path:
     return root
 
 
-def _recording_source(recording: Recording, split: TimeSplit, output: Path, options: AdaptOptions) -> SourceConfig:
-    """The training source of the recording's training part: a folder of its frames (depth, scan)
-    or the bag itself up to the split (tf, none: self-supervised video)."""
+def scale_factor(init: Path, frames: list[dict], max_frames: int = 64) -> dict:
+    """How much farther than measured the network puts the training frames: one factor for the camera.
+
+    The network's depth on a new camera is often off by one factor everywhere (the shipped weights
+    put a RealSense room at robot height ~2.3x too far). It is the median over frames of each
+    frame's median log ratio of predicted to measured depth (dense or sparse: a lidar row or 50
+    points suffice). Training then supervises the recording's frames in the network's own scale
+    (measured depth x factor), where they agree with the replayed engine frames, and the factor is
+    applied once at export (``with_camera_scale``). Taught to the weights instead, the two sources
+    disagree by the factor and the network learns to tell them apart by their look: on the
+    RealSense room the frames not trained on came out 1.4-1.8x too far (experiment log 16).
+    """
+    from modot_ros.depth_units import valid_depth_mask
+    from modot_ros.inference import DepthBoundaryEstimator
+
+    estimator = DepthBoundaryEstimator.from_checkpoint(init, device="cpu", warmup=0)
+    ratios = []
+    for i in sorted(set(np.linspace(0, len(frames) - 1, min(max_frames, len(frames))).round().astype(int))):
+        frame = frames[i]
+        pred = estimator.predict(frame["rgb"], frame["intrinsics"]).depth
+        valid = valid_depth_mask(frame["depth"]) & valid_depth_mask(pred)
+        if valid.any():
+            ratios.append(float(np.median(np.log(pred[valid] / frame["depth"][valid]))))
+    if not ratios:
+        raise DataError("no training frame has measured depth where the network predicts one: nothing to "
+                        "calibrate the scale with")
+    return {"predicted_over_measured": round(float(np.exp(np.median(ratios))), 4), "frames": len(ratios)}
+
+
+def with_camera_scale(source: Path, factor: float, target: Path, record: dict | None = None) -> Path:
+    """``source``'s weights with metric depth divided by ``factor`` (``canonical_focal`` x factor:
+    metric = canonical x fx_net / canonical_focal), written to ``target``."""
+    from modot_ros.checkpoint import build_model, save_checkpoint
+
+    model, checkpoint = build_model(source)
+    config = dataclasses.replace(checkpoint.model_config,
+                                 canonical_focal=checkpoint.model_config.canonical_focal * factor)
+    extra = {"camera_scale": {"factor": factor, "canonical_focal": [checkpoint.model_config.canonical_focal,
+                                                                    config.canonical_focal]} | (record or {})}
+    return save_checkpoint(target, model, config, data=checkpoint.data, metrics=checkpoint.metrics,
+                           training_config=checkpoint.training_config | {"model": config.to_dict()} | extra)
+
+
+def _recording_source(recording: Recording, split: TimeSplit, output: Path, options: AdaptOptions,
+                      depth_scale: float = 1.0) -> SourceConfig:
+    """The training source of the recording's training part: a folder of its frames (depth, scan;
+    depth x ``depth_scale``, the network's own scale) or the bag itself up to the split (tf, none:
+    self-supervised video)."""
     weight = 1.0 - options.synthetic_share
     if recording.supervision in ("depth", "scan"):
-        root = write_training_frames(split.train, output / "train_frames")
+        frames = [f | {"depth": f["depth"] * np.float32(depth_scale)} for f in split.train]
+        root = write_training_frames(frames, output / "train_frames")
         # sparse depth has no edges to label (every point borders a hole), dense depth does
         ob = "from_depth" if recording.details.get("depth") == "dense" else "none"
         return SourceConfig(kind="folder", path=str(root), weight=weight, ob=ob)
@@ -113,7 +160,8 @@ def _recording_source(recording: Recording, split: TimeSplit, output: Path, opti
 def adaptation_config(init: Path, source: SourceConfig, supervision: str, options: AdaptOptions) -> TrainConfig:
     """The init checkpoint's own training config, turned into a fine-tuning leg on ``source``."""
     checkpoint = load_checkpoint(init)
-    values = {k: v for k, v in checkpoint.training_config.items() if k not in ("run_stats", "provenance")}
+    # the record of earlier runs (statistics, provenance, calibration, adaptation) is not a config group
+    values = {k: v for k, v in checkpoint.training_config.items() if k in TrainConfig.__dataclass_fields__}
     if not values.get("model"):
         raise CheckpointError(init, "it records no training config to fine-tune with (was it exported "
                                     "by training.export?)")
@@ -152,26 +200,28 @@ def ensure_replay(config: TrainConfig, options: AdaptOptions) -> None:
     ensure_cache(options.val_cache, "val", options.val_frames, size=_size(config))
 
 
-def score_heldout(before: Path, after: Path, heldout: list[dict], output: Path) -> dict:
-    """Held-out report (before vs after) written to ``output``; its summary and both bootstraps."""
+def score_heldout(before: Path, candidates: dict[str, Path], heldout: list[dict], output: Path) -> dict:
+    """Held-out report (before and each candidate) written to ``output``: its summary and, per
+    candidate, the bootstraps of candidate - before; {} when no held-out frame has a depth image."""
     from training.real_frames_report import load_models, write_report
 
-    models = load_models([f"before={before}", f"after={after}"])
     frames = [{"rgb": f["rgb"], "depth": f["truth"], "intrinsics": f["intrinsics"], "boundary": None}
               for f in heldout if f.get("truth") is not None]
     if not frames:
         return {}
+    models = load_models([f"before={before}"] + [f"{name}={path}" for name, path in candidates.items()])
     write_report(frames, [f["name"] for f in heldout if f.get("truth") is not None], models, output,
                  reference="before")
     rep = json.loads((output / "real_frames.json").read_text())
     rows = rep["per_frame"]
-    metric = paired_bootstrap([r["abs_rel"] for r in rows["after"]], [r["abs_rel"] for r in rows["before"]],
-                              noise_floor=NOISE_FLOOR)
-    aligned = paired_bootstrap([r["abs_rel_aligned"] for r in rows["after"]],
-                               [r["abs_rel_aligned"] for r in rows["before"]], noise_floor=NOISE_FLOOR)
-    return {"summary": rep["summary"], "frames": rep["frames"],
-            "after_minus_before": {"abs_rel": dataclasses.asdict(metric) | {"verdict": metric.verdict},
-                                   "abs_rel_aligned": dataclasses.asdict(aligned) | {"verdict": aligned.verdict}}}
+    versus = {}
+    for name in candidates:
+        versus[name] = {}
+        for key in ("abs_rel", "abs_rel_aligned"):
+            boot = paired_bootstrap([r[key] for r in rows[name]], [r[key] for r in rows["before"]],
+                                    noise_floor=NOISE_FLOOR)
+            versus[name][key] = dataclasses.asdict(boot) | {"verdict": boot.verdict}
+    return {"summary": rep["summary"], "frames": rep["frames"], "minus_before": versus}
 
 
 def score_synthetic(checkpoint: Path, cache: str, n: int, size: tuple[int, int]) -> dict[str, float]:
@@ -182,23 +232,43 @@ def score_synthetic(checkpoint: Path, cache: str, n: int, size: tuple[int, int])
     return {k: float(summary[k]) for k in ("abs_rel", "delta1", "abs_rel_med", "ods") if k in summary}
 
 
-def gate(heldout: dict, synthetic_before: dict, synthetic_after: dict, max_synthetic_loss: float) -> tuple[bool, str]:
-    """(write the weights?, one line saying why)."""
-    if not heldout:
-        return False, ("the recording has no depth image to score its held-out frames with (video supervision "
-                       "cannot be checked here); --force writes the weights unchecked")
-    verdicts = {k: v["verdict"] for k, v in heldout["after_minus_before"].items()}
+def judge(versus: dict) -> tuple[bool, str]:
+    """(improved beyond noise and nowhere worse?, why) of one candidate's bootstraps against the start."""
+    verdicts = {k: v["verdict"] for k, v in versus.items()}
     better = [k for k, v in verdicts.items() if v.startswith("A lower")]
     worse = [k for k, v in verdicts.items() if v.startswith("B lower")]
-    loss = synthetic_after["abs_rel"] - synthetic_before["abs_rel"]
     if worse:
-        return False, f"held-out frames got worse ({', '.join(worse)}: {verdicts[worse[0]]})"
+        return False, f"worse on the held-out frames ({', '.join(worse)}: {verdicts[worse[0]]})"
     if not better:
-        return False, f"held-out frames did not improve beyond their noise ({verdicts['abs_rel']} metric, " \
-                      f"{verdicts['abs_rel_aligned']} aligned)"
-    if loss > max_synthetic_loss:
-        return False, f"the synthetic validation split worsened by {loss:+.3f} AbsRel (> {max_synthetic_loss})"
-    return True, f"held-out frames improved ({', '.join(better)}), synthetic validation {loss:+.3f} AbsRel"
+        return False, (f"not better beyond the held-out frames' noise ({verdicts['abs_rel']} metric, "
+                       f"{verdicts['abs_rel_aligned']} aligned)")
+    return True, f"better on the held-out frames ({', '.join(better)})"
+
+
+def choose(heldout: dict, synthetic: dict, max_synthetic_loss: float) -> tuple[str | None, str]:
+    """The candidate to write (``after``, else ``calibrated``: the start with the camera's scale only) and
+    one line saying why; (None, why not) when neither improves the held-out frames or ``after``
+    forgets the engine's frames.
+
+    Choosing between two candidates on the held-out frames makes their score a little optimistic;
+    the report shows both beside the start.
+    """
+    if not heldout:
+        return None, ("the recording has no depth image to score its held-out frames with (video supervision "
+                      "cannot be checked here); --force writes the fine-tuned weights unchecked")
+    loss = synthetic["after"]["abs_rel"] - synthetic["before"]["abs_rel"]
+    reasons = []
+    for name in ("after", "calibrated"):
+        if name not in heldout["minus_before"]:
+            continue
+        ok, why = judge(heldout["minus_before"][name])
+        if ok and name == "after" and loss > max_synthetic_loss:
+            ok, why = False, f"the engine's validation frames worsened by {loss:+.3f} AbsRel (> {max_synthetic_loss})"
+        label = "fine-tuned" if name == "after" else "scale calibration alone"
+        if ok:
+            return name, f"{label}: {why}" + (f"; the fine-tune was not ({reasons[0]})" if reasons else "")
+        reasons.append(f"{label} {why}")
+    return None, "; ".join(reasons)
 
 
 def adapt(recording: Recording, output: Path, init: Path, options: AdaptOptions, holdout: float = 0.2,
@@ -209,30 +279,37 @@ def adapt(recording: Recording, output: Path, init: Path, options: AdaptOptions,
 
     output.mkdir(parents=True, exist_ok=True)
     split = split_by_time(recording.frames, holdout, gap)
-    source = _recording_source(recording, split, output, options)
+    calibration = (scale_factor(init, split.train) if recording.supervision in ("depth", "scan") and options.calibrate
+                   else {"predicted_over_measured": 1.0, "frames": 0})
+    factor = calibration["predicted_over_measured"]
+    source = _recording_source(recording, split, output, options, factor)
     config = adaptation_config(init, source, recording.supervision, options)
     ensure_replay(config, options)
     started = time.monotonic()
-    final = train(config, output / "run", resume=resume, init=init)
+    final = train(config, output / "run", resume=resume, init=init)  # in the network's own scale
     wall = time.monotonic() - started
-    stats = load_checkpoint(final).training_config["run_stats"]
-    leg = stats["legs"][-1]
+    leg = load_checkpoint(final).training_config["run_stats"]["legs"][-1]
     steps = leg["end_step"] - leg["start_step"]
-    heldout = score_heldout(init, final, split.heldout, output / "heldout")
+    candidates = {"after": with_camera_scale(final, factor, output / "run" / "final_camera.pt")}
+    if factor != 1.0:
+        candidates = {"calibrated": with_camera_scale(init, factor, output / "calibrated.pt")} | candidates
+    heldout = score_heldout(init, candidates, split.heldout, output / "heldout")
+    # forgetting: the engine's frames in the network's own scale (the camera's factor is not theirs)
     synthetic = {label: score_synthetic(path, options.val_cache, options.val_frames, _size(config))
                  for label, path in (("before", init), ("after", final))}
-    ok, reason = gate(heldout, synthetic["before"], synthetic["after"], options.max_synthetic_loss)
+    choice, reason = choose(heldout, synthetic, options.max_synthetic_loss)
     weights = output / "modot_adapted.pt"
-    written = ok or force
+    written = choice or ("after" if force else None)
     report = {"recording": recording.describe(), "split": split.describe(), "options": dataclasses.asdict(options),
-              "init": str(init), "steps": steps, "train_seconds": leg["train_seconds"],
-              "seconds_per_step": round(leg["train_seconds"] / max(steps, 1), 3), "wall_seconds": round(wall, 1),
-              "hardware": leg["hardware"], "heldout": heldout, "synthetic_val": synthetic,
-              "gate": {"passed": ok, "reason": reason, "forced": force and not ok},
+              "init": str(init), "scale_calibration": calibration, "steps": steps,
+              "train_seconds": leg["train_seconds"], "seconds_per_step": round(leg["train_seconds"] / max(steps, 1), 3),
+              "wall_seconds": round(wall, 1), "hardware": leg["hardware"], "heldout": heldout,
+              "synthetic_val": synthetic, "gate": {"passed": choice is not None, "chosen": written, "reason": reason,
+                                                   "forced": force and choice is None},
               "weights": str(weights) if written else None}
     if written:
-        export_runtime(final, weights, half=True, extra_training={"adaptation": {
-            k: report[k] for k in ("recording", "split", "steps", "train_seconds", "gate")}})
+        export_runtime(candidates[written], weights, half=True, extra_training={"adaptation": {
+            k: report[k] for k in ("recording", "split", "scale_calibration", "steps", "train_seconds", "gate")}})
     elif weights.exists():
         weights.unlink()  # a stale file from an earlier run must not look like this run's result
     (output / "adapt_report.json").write_text(json.dumps(report, indent=2, default=str))
@@ -250,16 +327,19 @@ def markdown(report: dict) -> str:
              f"{split['heldout_from_s']} s. {report['steps']} steps in {report['train_seconds']:.0f} s of training "
              f"({report['seconds_per_step']} s/step, {report['hardware']}).", "",
              "| held-out frames | metric AbsRel | δ1 | aligned AbsRel | aligned δ1 |", "|---|---|---|---|---|"]
-    for name in ("constant", "row prior", "before", "after") if held else ():
+    for name in [n for n in ("constant", "row prior", "before", "calibrated", "after") if n in held.get("summary", {})]:
         s = held["summary"][name]
         lines.append(f"| {name} | {s['abs_rel']:.3f} | {s['delta1']:.3f} | {s['abs_rel_aligned']:.3f} | "
                      f"{s['delta1_aligned']:.3f} |")
-    lines += ["", "| after − before | mean | 95 % interval | verdict |", "|---|---|---|---|"]
-    for key, b in held.get("after_minus_before", {}).items():
-        lines.append(f"| {key} | {b['mean']:+.3f} | [{b['low']:+.3f}, {b['high']:+.3f}] | {b['verdict']} |")
+    lines += ["", "| minus before | error | mean | 95 % interval | verdict |", "|---|---|---|---|---|"]
+    for name, versus in held.get("minus_before", {}).items():
+        for key, b in versus.items():
+            lines.append(f"| {name} | {key} | {b['mean']:+.3f} | [{b['low']:+.3f}, {b['high']:+.3f}] | {b['verdict']} |")
     syn = report["synthetic_val"]
     lines += ["", f"Synthetic validation AbsRel: before {syn['before']['abs_rel']:.3f}, after "
                   f"{syn['after']['abs_rel']:.3f}.", "",
+              f"Camera scale: the start put the training frames {report['scale_calibration']['predicted_over_measured']}x "
+              "as far as measured; they train in the network's scale and the written weights divide by it.",
               f"**Gate: {'passed' if report['gate']['passed'] else 'not passed'}** — {report['gate']['reason']}.",
               f"Weights: {report['weights'] or 'not written (the old weights stay; --force writes anyway)'}.",
               "Per-frame rows and panels: heldout/real_frames.md, heldout/*.png."]
@@ -301,6 +381,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--val-cache", default=d.val_cache, help="engine validation frames (forgetting; rendered when missing)")
     p.add_argument("--val-frames", type=int, default=d.val_frames)
     p.add_argument("--replay-scenes", type=int, default=d.replay_scenes, help="scenes rendered for a missing replay cache")
+    p.add_argument("--no-calibrate", action="store_true",
+                   help="do not fit the network's global scale to the training frames before fine-tuning")
     p.add_argument("--force", action="store_true", help="write the weights even when the gate fails")
     p.add_argument("--restart", action="store_true", help="start over instead of resuming OUTPUT/run")
     return p
@@ -315,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
                                encoder_lr_scale=args.encoder_lr_scale, camera_height_m=args.camera_height,
                                replay_cache=args.replay_cache, replay_video_cache=args.replay_video_cache,
                                val_cache=args.val_cache, val_frames=args.val_frames,
-                               replay_scenes=args.replay_scenes)
+                               replay_scenes=args.replay_scenes, calibrate=not args.no_calibrate)
         init = Path(args.init) if args.init else default_weights_path()
         topics = {"image": args.image, "camera_info": args.camera_info, "depth": args.depth, "scan": args.scan}
         recording = read_recording(args.recording, args.supervision, args.max_frames, topics, args.laser_extrinsic)

@@ -17,7 +17,8 @@ noise), and scored on the fold's frames, never trained on:
   (``scale.fit.fit_points``), as the node would run with that sensor;
 * forgetting: every other camera's frames and the engine's test split, before/after.
 
-Writes ``study.json``, ``study.md`` (per run, per frame) and each run's panels under ``runs/``.
+Writes ``study.json``, ``study.md`` (per run) and, per run, ``runs/RUN/heldout/`` (the held-out
+frames' report: per frame, bootstrap, panels of RGB | GT | each model, aligned).
 """
 from __future__ import annotations
 
@@ -34,10 +35,10 @@ from modot_ros.checkpoint import default_weights_path
 from modot_ros.inference import DepthBoundaryEstimator
 from modot_ros.scale.fit import fit_points
 from modot_ros.scale.samples import ground_truth_samples
-from training.adapt import AdaptOptions, _recording_source, adaptation_config
+from training.adapt import AdaptOptions, _recording_source, adaptation_config, scale_factor, with_camera_scale
 from training.data.frames import DataError
 from training.data.recording import Recording, TimeSplit, read_recording
-from training.real_frames_report import frame_errors, paired_bootstrap, row_prior_depth, row_profile
+from training.real_frames_report import frame_errors, paired_bootstrap, row_prior_depth, row_profile, write_report
 
 SAMPLE_NOISE = 0.02
 
@@ -121,19 +122,27 @@ def run_one(camera: str, frames: list[dict], names: list[str], fold: list[int], 
     recording = Recording(run_dir, "folder", "depth", supervised_frames(train_frames, kind, options.seed), 0,
                           {"depth": "dense" if kind == "dense" else "sparse"})
     split = TimeSplit(recording.frames, [], 0.0, 0.0)
-    source = _recording_source(recording, split, run_dir, options)
-    final = train(adaptation_config(init, source, "depth", options), run_dir / "run", resume=True, init=init)
-    models = {"before": DepthBoundaryEstimator.from_checkpoint(init, device="cpu", warmup=0),
-              "after": DepthBoundaryEstimator.from_checkpoint(final, device="cpu", warmup=0)}
+    calibration = scale_factor(init, recording.frames) if options.calibrate else {"predicted_over_measured": 1.0}
+    factor = calibration["predicted_over_measured"]
+    source = _recording_source(recording, split, run_dir, options, factor)
+    native = train(adaptation_config(init, source, "depth", options), run_dir / "run", resume=True, init=init)
+    final = with_camera_scale(native, factor, run_dir / "run" / "final_camera.pt")
+    models = {"before": DepthBoundaryEstimator.from_checkpoint(init, device="cpu", warmup=0)}
+    if factor != 1.0:
+        calibrated = with_camera_scale(init, factor, run_dir / "calibrated.pt")
+        models["calibrated"] = DepthBoundaryEstimator.from_checkpoint(calibrated, device="cpu", warmup=0)
+    models["after"] = DepthBoundaryEstimator.from_checkpoint(final, device="cpu", warmup=0)
     profile = row_profile(frames)
+    write_report(heldout, [names[i] for i in fold], models, run_dir / "heldout", reference="before")  # + panels
     result = {"camera": camera, "kind": kind, "trained_on": [names[i] for i in range(len(frames)) if i not in fold],
-              "scored_on": [names[i] for i in fold], "checkpoint": str(final),
+              "scored_on": [names[i] for i in fold], "checkpoint": str(final), "scale_calibration": calibration,
               "heldout": score_camera(models, heldout, kind, profile)}
     result["other_cameras"] = {name: score_camera(models, other, "dense", row_profile(other))
                                for name, other in others.items()}
-    result["synthetic_test"] = {"before": synthetic_before, "after": synthetic_scores(final, test_frames)}
+    # forgetting: the engine's frames in the network's own scale (the camera's factor is not theirs)
+    result["synthetic_test"] = {"before": synthetic_before, "after": synthetic_scores(native, test_frames)}
     from modot_ros.checkpoint import load_checkpoint
-    leg = load_checkpoint(final).training_config["run_stats"]["legs"][-1]
+    leg = load_checkpoint(native).training_config["run_stats"]["legs"][-1]
     result["steps"], result["train_seconds"] = leg["end_step"] - leg["start_step"], leg["train_seconds"]
     (run_dir / "result.json").write_text(json.dumps(result, indent=1))
     return result
@@ -184,6 +193,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--replay-cache", default="build/cache/train2k_240x320.pt")
     p.add_argument("--test-n", type=int, default=64)
     p.add_argument("--init", default=None)
+    p.add_argument("--no-calibrate", action="store_true",
+                   help="train on the measured depth as it is (no camera scale factor; experiment log 16)")
+    p.add_argument("--encoder-lr-scale", type=float, default=1.0)
     p.add_argument("--output", required=True)
     return p
 
@@ -201,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
         cameras[name] = (rec.frames, [f["name"] for f in rec.frames])
-    options = AdaptOptions(steps=args.steps, minutes=0.0, threads=args.threads, replay_cache=args.replay_cache)
+    options = AdaptOptions(steps=args.steps, minutes=0.0, threads=args.threads, replay_cache=args.replay_cache,
+                           calibrate=not args.no_calibrate, encoder_lr_scale=args.encoder_lr_scale)
     init = Path(args.init) if args.init else default_weights_path()
     test_frames = split_frames("test", args.test_n)
     synthetic_before = synthetic_scores(init, test_frames)
