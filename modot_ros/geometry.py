@@ -200,3 +200,59 @@ def pose_from_axis_angle_torch(axis_angle: "torch.Tensor", translation: "torch.T
     T = torch.cat([rotation, translation.unsqueeze(2)], 2)
     bottom = T.new_tensor([0.0, 0.0, 0.0, 1.0]).expand(T.shape[0], 1, 4)
     return torch.cat([T, bottom], 1)
+
+
+# ----------------------------------------------------------------------------------------------
+# forward warping (temporal fusion, the flicker measure)
+
+
+def forward_warp(depth: np.ndarray, intr: CameraIntrinsics, T_target_source: np.ndarray,
+                 *values: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Splat a depth map seen from ``source`` into the ``target`` camera (same intrinsics), z-buffered.
+
+    Each valid pixel is back-projected, moved by ``T_target_source`` (maps source-frame points
+    into the target frame) and lands on its nearest target pixel; where several land on one pixel
+    the nearest surface wins (z-buffer), so a surface hidden in the target view never shows
+    through. Pixels nothing lands on stay unknown: holes are left, never filled by interpolation,
+    which would invent depth across the disoccluded gap.
+
+    Returns (target-frame planar depth (H, W) float32, NaN unknown; source pixel index of each
+    target pixel (H, W) int64, -1 unknown; ``values`` carried along by the same winners, NaN unknown).
+    """
+    height, width = depth.shape
+    points = backproject(depth, intr).reshape(-1, 3)
+    valid = np.isfinite(points[:, 2]) & (points[:, 2] > 0)
+    source = np.flatnonzero(valid)
+    R = np.asarray(T_target_source[:3, :3], np.float32)
+    t = np.asarray(T_target_source[:3, 3], np.float32)
+    moved = points[source] @ R.T + t
+    z = moved[:, 2]
+    front = z > 1e-6
+    source, moved, z = source[front], moved[front], z[front]
+    u = np.rint(moved[:, 0] / z * intr.fx + intr.cx)
+    v = np.rint(moved[:, 1] / z * intr.fy + intr.cy)
+    inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    source, z = source[inside], z[inside]
+    target = v[inside].astype(np.int64) * width + u[inside].astype(np.int64)
+    # z-buffer: the nearest z per target pixel (scatter-min), then the source pixel that holds it
+    nearest = torch.full((height * width,), float("inf"))
+    z_t, target_t = torch.from_numpy(z), torch.from_numpy(target)
+    nearest.scatter_reduce_(0, target_t, z_t, reduce="amin")
+    winners = (z_t <= nearest[target_t]).numpy()
+    index = np.full(height * width, -1, np.int64)
+    index[target[winners]] = source[winners]
+    warped = nearest.numpy().astype(np.float32)
+    warped[~np.isfinite(warped)] = np.nan
+    known = index >= 0
+    carried = []
+    for value in values:
+        out = np.full(height * width, np.nan, np.float32)
+        out[known] = np.asarray(value, np.float32).reshape(-1)[index[known]]
+        carried.append(out.reshape(height, width))
+    return warped.reshape(height, width), index.reshape(height, width), carried
+
+
+def rotation_angle_deg(T: np.ndarray) -> float:
+    """Angle (degrees) of the rotation part of a 4x4 rigid transform."""
+    cosine = (np.trace(np.asarray(T)[:3, :3]) - 1.0) / 2.0
+    return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))

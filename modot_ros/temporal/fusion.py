@@ -1,0 +1,155 @@
+"""``TemporalFilter``: per-pixel fusion of successive depth predictions in log depth.
+
+State per pixel (at the prediction's output size): the fused log depth ``x`` and its variance
+``P``. Each new frame brings ``z`` = ln depth with variance ``R`` = (sigma / depth)^2, the
+dominant mixture component's own relative spread (``Prediction.sigma``: with the log-depth head
+that is exactly its log-depth std), so the network's confidence decides how much a frame counts.
+
+* ``static``: the prior is last frame's state, pixel for pixel (a camera that does not move).
+* ``odometry``: the prior is last frame's state forward-warped into this view with the camera
+  motion (``geometry.forward_warp``: z-buffered, holes left unknown); no motion, or one above
+  ``temporal_max_translation`` / ``temporal_max_rotation``, resets the filter.
+
+Then a Kalman update per pixel: ``P += q^2``; where ``|z - x| <= gate * sqrt(P + R)`` and neither
+frame has an occlusion boundary there, ``x += K (z - x)``, ``P *= (1 - K)`` with ``K = P / (P + R)``;
+elsewhere (motion, a new object, a disocclusion, a boundary, nothing known) the new depth is
+taken as it is, so a change shows at once and leaves no trail. Scale is handled once: the filter
+runs after the metric-scale step, on the depth that is published.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from modot_ros.geometry import CameraIntrinsics, forward_warp, rotation_angle_deg
+from modot_ros.temporal.settings import TemporalSettings
+
+# Relative depth std assumed where the model gives none (regression head): a typical
+# single-frame error, so fusion still weighs frames equally.
+DEFAULT_RELATIVE_SIGMA = 0.1
+MIN_VARIANCE = 1e-6  # keeps the gain finite where a frame claims near-certainty
+
+
+class FilterStep(NamedTuple):
+    """What one update did: ``mode`` off | fused | reset, why it reset, the share of pixels fused."""
+
+    mode: str
+    reason: str = ""
+    fused_fraction: float = 0.0
+
+
+class _State(NamedTuple):
+    log_depth: np.ndarray   # (H, W) float32, NaN unknown
+    variance: np.ndarray    # (H, W) float32
+    boundary: np.ndarray    # (H, W) float32 OB probability of the frame the state was last set from
+    intrinsics: CameraIntrinsics
+
+
+def motion_problem(motion: np.ndarray | None, settings: TemporalSettings) -> str | None:
+    """Why ``motion`` (T_current_previous) cannot carry the state over (None when it can)."""
+    if motion is None:
+        return "no camera motion (tf) for this frame"
+    if not np.all(np.isfinite(motion)):
+        return "camera motion is not finite"
+    moved = float(np.linalg.norm(motion[:3, 3]))
+    if moved > settings.temporal_max_translation:
+        return f"camera moved {moved:.2f} m > temporal_max_translation={settings.temporal_max_translation}"
+    turned = rotation_angle_deg(motion)
+    if turned > settings.temporal_max_rotation:
+        return f"camera turned {turned:.1f} deg > temporal_max_rotation={settings.temporal_max_rotation}"
+    return None
+
+
+def relative_variance(prediction: Any) -> np.ndarray:
+    """Per-pixel variance of ln depth of a prediction: (sigma / depth)^2, or the default spread."""
+    depth = prediction.depth
+    if prediction.sigma is None:
+        return np.full(depth.shape, DEFAULT_RELATIVE_SIGMA ** 2, np.float32)
+    variance = np.square(prediction.sigma / depth, dtype=np.float32)
+    variance[~np.isfinite(variance)] = DEFAULT_RELATIVE_SIGMA ** 2
+    return np.maximum(variance, np.float32(MIN_VARIANCE))
+
+
+class TemporalFilter:
+    """Fuses the predictions of one camera frame after frame; see the module docstring."""
+
+    def __init__(self, settings: TemporalSettings = TemporalSettings()) -> None:
+        self.settings = settings
+        self.state: _State | None = None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def _prior(self, intr: CameraIntrinsics, motion: np.ndarray | None) -> tuple[Any, str]:
+        """(log depth, variance, boundary) of the previous state in this view, or (None, why not)."""
+        state = self.state
+        if state is None:
+            return None, "first frame"
+        if state.intrinsics != intr:
+            return None, "image size or intrinsics changed"
+        if self.settings.temporal_filter == "static":
+            return (state.log_depth, state.variance, state.boundary), ""
+        if problem := motion_problem(motion, self.settings):
+            return None, problem
+        depth = np.exp(state.log_depth)
+        warped, _, (variance, boundary) = forward_warp(depth, intr, motion, state.variance, state.boundary)
+        return (np.log(warped), variance, boundary), ""
+
+    def update(self, prediction: Any, motion: np.ndarray | None = None) -> tuple[Any, FilterStep]:
+        """This frame's prediction fused with the state, and what was done.
+
+        ``prediction``: a ``modot_ros.inference.Prediction`` (after the scale step). ``motion``:
+        ``T_current_previous`` (maps the previous camera's points into this one), odometry only.
+        """
+        if not self.settings.active:
+            return prediction, FilterStep("off")
+        if prediction.depth is None:
+            raise ValueError("temporal_filter needs depth; the model predicts none (variant 'boundary')")
+        intr = prediction.intrinsics
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = np.log(prediction.depth, dtype=np.float32)
+            R = relative_variance(prediction)
+        boundary = prediction.boundary if prediction.boundary is not None else np.zeros_like(z)
+        prior, reason = self._prior(intr, motion)
+        if prior is None:
+            self.state = _State(z, R, boundary, intr)
+            return prediction, FilterStep("reset", reason)
+        x, P, previous_boundary = prior
+        P = P + np.float32(self.settings.temporal_process_noise ** 2)
+        S = P + R
+        d = z - x
+        with np.errstate(invalid="ignore"):
+            agree = (np.square(d) <= np.float32(self.settings.temporal_gate ** 2) * S) \
+                & (boundary < self.settings.temporal_boundary) & (previous_boundary < self.settings.temporal_boundary)
+        gain = P / S
+        fused_x = np.where(agree, x + gain * d, z)
+        fused_P = np.where(agree, (1.0 - gain) * P, R)
+        self.state = _State(fused_x, fused_P, boundary, intr)
+        valid = np.isfinite(z)
+        fraction = float(agree.sum() / max(1, valid.sum()))
+        return self._fused_prediction(prediction, fused_x, fused_P, R, agree), FilterStep("fused", "", fraction)
+
+    @staticmethod
+    def _fused_prediction(prediction: Any, x: np.ndarray, P: np.ndarray, R: np.ndarray, fused: np.ndarray) -> Any:
+        """The prediction with the fused depth, its spread, confidence and mixture parameters."""
+        depth = np.where(fused, np.exp(x), prediction.depth).astype(np.float32)  # unfused: the frame's own bits
+        std = np.sqrt(P)
+        changes: dict[str, Any] = {"depth": depth, "sigma": depth * std}
+        if prediction.confidence is not None:
+            # confidence = (1 - ambiguity) * exp(-relative std) (``mixture.readout``) times any scale
+            # factor: swap the frame's own spread for the fused one and keep the rest
+            changes["confidence"] = np.clip(prediction.confidence * np.exp(np.sqrt(R) - std), 0.0, 1.0)
+        params = prediction.params
+        if params is not None:
+            params = np.array(params, np.float32, copy=True)
+            mu, sigma = np.float32(1.0) / depth, std / depth  # inverse depth: std(1/z) = std(ln z) / z
+            second = params[4] < 0.5 if params.shape[0] == 5 else np.zeros_like(fused)
+            for component, where in ((0, fused & ~second), (1, fused & second)):
+                if component < min(2, params.shape[0]):
+                    params[component][where] = mu[where]
+                    if params.shape[0] == 5:
+                        params[2 + component][where] = sigma[where]
+            changes["params"] = params
+        return dataclasses.replace(prediction, **changes)
