@@ -3,7 +3,7 @@
 One status, ``<node name>: pipeline``, with rates, drops, stage timings (mean over the last
 frames, ms), end-to-end latency (node clock - header.stamp, so sim time works), GPU memory and
 the last error; with a ``scale_source``, the metric scale (``scale_*`` keys: source, scale, mode,
-inliers, residual, age of the last trusted fit).
+inliers, residual, age of the last trusted fit); with a ``temporal_filter``, its last step (``temporal_*``).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class FrameStats:
         self.latency = deque(maxlen=window)
         self.last_error = ""
         self.scale: dict[str, str] = {}  # the metric-scale state of the last frame (ros.scale_input)
+        self.temporal: dict[str, str] = {}  # the temporal filter's last step (ros.temporal_input)
         self.recent_error = False  # since the previous diagnostics message
         self._last = (time.monotonic(), 0, 0)
 
@@ -89,7 +90,7 @@ def diagnostics_message(name: str, hardware_id: str, stats: FrameStats, dropped:
                   "latency_ms": f"{_mean(stats.latency):.2f}",
                   "latency_max_ms": f"{max(stats.latency, default=0.0):.2f}",
                   "gpu_memory_allocated_mb": f"{allocated:.1f}", "gpu_memory_reserved_mb": f"{reserved:.1f}",
-                  "last_error": stats.last_error, **stats.scale}
+                  "last_error": stats.last_error, **stats.scale, **stats.temporal}
         recent_error, stats.recent_error = stats.recent_error, False
     level, message = DiagnosticStatus.OK, "ok"
     if state != "active":

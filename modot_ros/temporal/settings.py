@@ -35,8 +35,8 @@ class TemporalSettings:
                                          "filter.", range=(0.0, 100.0))
     temporal_max_rotation: float = _f(20.0, "odometry: camera rotation between frames above this (degrees) resets "
                                       "the filter.", range=(0.0, 180.0))
-    temporal_fixed_frame: str = _f("", "odometry: the tf frame the camera moves in (odom, map); empty = the root "
-                                   "of the camera frame's tf tree.")
+    temporal_fixed_frame: str = _f("odom", "odometry: the frame the camera's motion is measured in; odom (REP 105: "
+                                   "continuous, no jumps) suits frame-to-frame motion.")
 
     def __post_init__(self) -> None:
         if self.temporal_filter not in TEMPORAL_FILTERS:
