@@ -220,36 +220,43 @@ def forward_warp(depth: np.ndarray, intr: CameraIntrinsics, T_target_source: np.
     target pixel (H, W) int64, -1 unknown; ``values`` carried along by the same winners, NaN unknown).
     """
     height, width = depth.shape
-    points = backproject(depth, intr).reshape(-1, 3)
-    valid = np.isfinite(points[:, 2]) & (points[:, 2] > 0)
-    source = np.flatnonzero(valid)
-    R = np.asarray(T_target_source[:3, :3], np.float32)
-    t = np.asarray(T_target_source[:3, 3], np.float32)
-    moved = points[source] @ R.T + t
-    z = moved[:, 2]
-    front = z > 1e-6
-    source, moved, z = source[front], moved[front], z[front]
-    u = np.rint(moved[:, 0] / z * intr.fx + intr.cx)
-    v = np.rint(moved[:, 1] / z * intr.fy + intr.cy)
-    inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
-    source, z = source[inside], z[inside]
-    target = v[inside].astype(np.int64) * width + u[inside].astype(np.int64)
-    # z-buffer: the nearest z per target pixel (scatter-min), then the source pixel that holds it
-    nearest = torch.full((height * width,), float("inf"))
-    z_t, target_t = torch.from_numpy(z), torch.from_numpy(target)
-    nearest.scatter_reduce_(0, target_t, z_t, reduce="amin")
-    winners = (z_t <= nearest[target_t]).numpy()
-    index = np.full(height * width, -1, np.int64)
-    index[target[winners]] = source[winners]
-    warped = nearest.numpy().astype(np.float32)
-    warped[~np.isfinite(warped)] = np.nan
-    known = index >= 0
-    carried = []
-    for value in values:
-        out = np.full(height * width, np.nan, np.float32)
-        out[known] = np.asarray(value, np.float32).reshape(-1)[index[known]]
-        carried.append(out.reshape(height, width))
+    if depth.shape != (intr.height, intr.width):
+        raise ValueError(f"depth of shape {depth.shape} does not match intrinsics {intr.width}x{intr.height}")
+    rays = pixel_rays(intr)
+    rx, ry, d = rays[..., 0].ravel(), rays[..., 1].ravel(), np.asarray(depth, np.float32).ravel()
+    R, t = np.asarray(T_target_source, np.float32)[:3, :3], np.asarray(T_target_source, np.float32)[:3, 3]
+    # X' = R (d * ray) + t per pixel, written out: a (N, 3) @ (3, 3) matmul is ~50x slower here (BLAS)
+    moved = [(R[i, 0] * rx + R[i, 1] * ry + R[i, 2]) * d + t[i] for i in range(3)]
+    z = moved[2]
+    count = height * width
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u = np.rint(moved[0] / z * np.float32(intr.fx) + np.float32(intr.cx)).astype(np.int32)
+        v = np.rint(moved[1] / z * np.float32(intr.fy) + np.float32(intr.cy)).astype(np.int32)
+        # as unsigned a negative column is huge: one compare per axis checks both image edges
+        keep = (u.view(np.uint32) < width) & (v.view(np.uint32) < height) & (z > 1e-6)  # NaN compares False
+    # z-buffer in one scatter-min over every pixel (the ones that land nowhere go to an extra slot):
+    # the key packs z (a positive float32's bits order like the float) above the source pixel's
+    # index, so the smallest key per target pixel is its nearest surface and says where it came from
+    target = np.where(keep, v.astype(np.int64) * width + u, count)
+    key = (z.view(np.int32).astype(np.int64) << 32) | _pixel_index(count)
+    empty = np.iinfo(np.int64).max
+    nearest = torch.full((count + 1,), empty, dtype=torch.int64)
+    nearest.scatter_reduce_(0, torch.from_numpy(target), torch.from_numpy(key), reduce="amin")
+    nearest = nearest.numpy()[:count]
+    hit = nearest != empty
+    index = np.where(hit, nearest & 0xFFFFFFFF, -1)
+    warped = np.where(hit, (nearest >> 32).astype(np.int32).view(np.float32), np.float32(np.nan))
+    safe = np.maximum(index, 0)
+    carried = [np.where(hit, np.asarray(value, np.float32).ravel()[safe], np.float32(np.nan)).reshape(height, width)
+               for value in values]
     return warped.reshape(height, width), index.reshape(height, width), carried
+
+
+@lru_cache(maxsize=4)
+def _pixel_index(count: int) -> np.ndarray:
+    index = np.arange(count, dtype=np.int64)
+    index.setflags(write=False)
+    return index
 
 
 def rotation_angle_deg(T: np.ndarray) -> float:

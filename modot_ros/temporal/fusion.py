@@ -10,7 +10,8 @@ that is exactly its log-depth std), so the network's confidence decides how much
   motion (``geometry.forward_warp``: z-buffered, holes left unknown); no motion, or one above
   ``temporal_max_translation`` / ``temporal_max_rotation``, resets the filter.
 
-Then a Kalman update per pixel: ``P += q^2``; where ``|z - x| <= gate * sqrt(P + R)`` and neither
+Then a Kalman update per pixel: ``P += q^2``; where ``|z - x| <= gate * c * sqrt(P + R)`` (``c``: the
+frame's innovation scale, ``innovation_scale``) and neither
 frame has an occlusion boundary there, ``x += K (z - x)``, ``P *= (1 - K)`` with ``K = P / (P + R)``;
 elsewhere (motion, a new object, a disocclusion, a boundary, nothing known) the new depth is
 taken as it is, so a change shows at once and leaves no trail. Scale is handled once: the filter
@@ -30,6 +31,7 @@ from modot_ros.temporal.settings import TemporalSettings
 # single-frame error, so fusion still weighs frames equally.
 DEFAULT_RELATIVE_SIGMA = 0.1
 MIN_VARIANCE = 1e-6  # keeps the gain finite where a frame claims near-certainty
+MIN_SCALE = 0.05  # the gate never narrows below 1/20 of the network's own spread
 
 
 class FilterStep(NamedTuple):
@@ -72,6 +74,25 @@ def relative_variance(prediction: Any) -> np.ndarray:
     return np.maximum(variance, np.float32(MIN_VARIANCE))
 
 
+def innovation_scale(squared: np.ndarray, S: np.ndarray, clear: np.ndarray) -> float:
+    """How wide the frame's innovations are against their predicted std, in (MIN_SCALE, 1].
+
+    The mixture's sigma sizes a pixel's uncertainty relative to its neighbours', but much of it is
+    a bias that stays from frame to frame, not noise that changes: gating on it alone would let a
+    new object 20 % nearer fuse into the old depth (a ghost). The frame's robust innovation spread
+    (median of |d| / sqrt(S), over 0.6745 for a Gaussian) scales the gate down to what the frames
+    really disagree by; capped at 1 so that it is never wider than the network's own uncertainty,
+    and taken over the whole frame (off the boundaries, ``clear``) so that one new object does not
+    widen it.
+    """
+    every = slice(None, None, 7)  # a sample is enough for a median, and 7x cheaper
+    ratio = squared.ravel()[every] / S.ravel()[every]
+    ratio = ratio[clear.ravel()[every] & np.isfinite(ratio)]
+    if ratio.size < 16:
+        return 1.0
+    return float(np.clip(np.sqrt(np.median(ratio)) / 0.6745, MIN_SCALE, 1.0))
+
+
 class TemporalFilter:
     """Fuses the predictions of one camera frame after frame; see the module docstring."""
 
@@ -93,9 +114,9 @@ class TemporalFilter:
             return (state.log_depth, state.variance, state.boundary), ""
         if problem := motion_problem(motion, self.settings):
             return None, problem
-        depth = np.exp(state.log_depth)
-        warped, _, (variance, boundary) = forward_warp(depth, intr, motion, state.variance, state.boundary)
-        return (np.log(warped), variance, boundary), ""
+        # the z-buffer already keeps the old surfaces apart; only this frame's boundaries block fusion
+        warped, _, (variance,) = forward_warp(np.exp(state.log_depth), intr, motion, state.variance)
+        return (np.log(warped), variance, np.zeros_like(variance)), ""
 
     def update(self, prediction: Any, motion: np.ndarray | None = None) -> tuple[Any, FilterStep]:
         """This frame's prediction fused with the state, and what was done.
@@ -117,18 +138,21 @@ class TemporalFilter:
             self.state = _State(z, R, boundary, intr)
             return prediction, FilterStep("reset", reason)
         x, P, previous_boundary = prior
-        P = P + np.float32(self.settings.temporal_process_noise ** 2)
+        s = self.settings
+        P = P + np.float32(s.temporal_process_noise ** 2)
         S = P + R
         d = z - x
-        with np.errstate(invalid="ignore"):
-            agree = (np.square(d) <= np.float32(self.settings.temporal_gate ** 2) * S) \
-                & (boundary < self.settings.temporal_boundary) & (previous_boundary < self.settings.temporal_boundary)
+        with np.errstate(invalid="ignore"):  # NaN (unknown either side) compares False: not fused
+            clear = np.maximum(boundary, previous_boundary) < np.float32(s.temporal_boundary)
+            squared = np.square(d)
+            scale = innovation_scale(squared, S, clear)
+            agree = squared <= np.float32((s.temporal_gate * scale) ** 2) * S
+            agree &= clear
         gain = P / S
         fused_x = np.where(agree, x + gain * d, z)
-        fused_P = np.where(agree, (1.0 - gain) * P, R)
+        fused_P = np.where(agree, P - gain * P, R)
         self.state = _State(fused_x, fused_P, boundary, intr)
-        valid = np.isfinite(z)
-        fraction = float(agree.sum() / max(1, valid.sum()))
+        fraction = np.count_nonzero(agree) / max(1, np.count_nonzero(np.isfinite(z)))
         return self._fused_prediction(prediction, fused_x, fused_P, R, agree), FilterStep("fused", "", fraction)
 
     @staticmethod
@@ -144,12 +168,13 @@ class TemporalFilter:
         params = prediction.params
         if params is not None:
             params = np.array(params, np.float32, copy=True)
-            mu, sigma = np.float32(1.0) / depth, std / depth  # inverse depth: std(1/z) = std(ln z) / z
-            second = params[4] < 0.5 if params.shape[0] == 5 else np.zeros_like(fused)
-            for component, where in ((0, fused & ~second), (1, fused & second)):
-                if component < min(2, params.shape[0]):
-                    params[component][where] = mu[where]
-                    if params.shape[0] == 5:
-                        params[2 + component][where] = sigma[where]
+            mu = np.float32(1.0) / depth
+            if params.shape[0] == 5:  # the dominant component (``mixture.dominant_index``) takes the fusion
+                second = params[4] < 0.5
+                for component, where in ((0, fused & ~second), (1, fused & second)):
+                    np.copyto(params[component], mu, where=where)
+                    np.copyto(params[2 + component], std * mu, where=where)  # std(1/z) = std(ln z) / z
+            else:
+                np.copyto(params[0], mu, where=fused)
             changes["params"] = params
         return dataclasses.replace(prediction, **changes)
