@@ -223,10 +223,11 @@ def forward_warp(depth: np.ndarray, intr: CameraIntrinsics, T_target_source: np.
     if depth.shape != (intr.height, intr.width):
         raise ValueError(f"depth of shape {depth.shape} does not match intrinsics {intr.width}x{intr.height}")
     rays = pixel_rays(intr)
-    rx, ry, d = rays[..., 0].ravel(), rays[..., 1].ravel(), np.asarray(depth, np.float32).ravel()
+    rx, ry, d = rays[0, :, 0], rays[:, 0, 1:2], np.asarray(depth, np.float32).ravel()
     R, t = np.asarray(T_target_source, np.float32)[:3, :3], np.asarray(T_target_source, np.float32)[:3, 3]
-    # X' = R (d * ray) + t per pixel, written out: a (N, 3) @ (3, 3) matmul is ~50x slower here (BLAS)
-    moved = [(R[i, 0] * rx + R[i, 1] * ry + R[i, 2]) * d + t[i] for i in range(3)]
+    # X' = R (d * ray) + t per pixel, R's row times the ray built from a row and a column of the
+    # ray table (one full-size add), not a (N, 3) @ (3, 3) matmul (~50x slower here, BLAS)
+    moved = [((R[i, 0] * rx)[None, :] + (R[i, 1] * ry + R[i, 2])).ravel() * d + t[i] for i in range(3)]
     z = moved[2]
     count = height * width
     with np.errstate(invalid="ignore", divide="ignore"):

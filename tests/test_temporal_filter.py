@@ -89,7 +89,7 @@ def test_boundary_pixels_are_never_fused(rng):
     """Where the occlusion-boundary probability is high, the new depth is taken as it is."""
     truth = np.full((INTR.height, INTR.width), 2.0, np.float32)
     boundary = np.zeros_like(truth)
-    boundary[:, 40:42] = 0.9
+    boundary[:, 40:42] = 0.95
     filt = TemporalFilter(TemporalSettings(temporal_filter="static"))
     for _ in range(5):
         pred = _prediction(truth, rng, boundary)

@@ -7,8 +7,9 @@ predicts every frame once; each ``temporal_filter`` mode (off | static | odometr
 ``modot_ros.temporal.TemporalFilter`` with the true motion) then runs over the predictions, and
 each output is scored: AbsRel (metric and per-frame median-scaled, ``depth_errors``) and flicker
 (``modot_ros.evaluation.flicker``). ``--bag`` adds the rows of a bag with GT depth (the demo bag;
-motion from its /tf where it has one). Writes ``temporal_report.md`` / ``.json`` and strip panels
-(consecutive frames: input, depth per mode, per-pixel change) under ``--output``.
+motion from its /tf where it has one; ``modot-eval-bag --temporal-filter``). Writes
+``temporal_report.md`` / ``.json`` and strip panels (consecutive frames: input, depth per mode,
+per-pixel change) under ``--output``.
 """
 from __future__ import annotations
 
@@ -113,6 +114,22 @@ def evaluate(estimator: DepthBoundaryEstimator, args: argparse.Namespace, output
             for row, scores in results.items()}
 
 
+def evaluate_bag_modes(bag: str, estimator: DepthBoundaryEstimator, args: argparse.Namespace, output: Path) -> dict:
+    """The bag's rows: ``modot-eval-bag`` once per mode (motion from the bag's /tf), report in ``bag_<mode>/``."""
+    from modot_ros.evaluation.bag_evaluation import evaluate_bag
+
+    base = TemporalSettings(temporal_process_noise=args.process_noise, temporal_gate=args.gate)
+    rows = {}
+    for mode in TEMPORAL_FILTERS:
+        summary = evaluate_bag(bag, output / f"bag_{mode}", predictor=estimator, write_bag=False, ob_thresholds=9,
+                               temporal=dataclasses.replace(base, temporal_filter=mode), progress=False)
+        depth, flicker, temporal = summary.get("depth", {}), summary.get("flicker", {}), summary["run"]["temporal"]
+        rows[f"bag/{mode}"] = {"abs_rel": depth.get("abs_rel", float("nan")),
+                               "abs_rel_med": depth.get("abs_rel_med", float("nan")),
+                               "fused": temporal["pixels_fused"], **flicker}
+    return rows
+
+
 def markdown(results: dict, command: str) -> str:
     lines = ["| camera | temporal_filter | flicker | flicker (median-scaled) | cloud churn | AbsRel | "
              "AbsRel (median-scaled) | pixels fused |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -135,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--process-noise", type=float, default=TemporalSettings().temporal_process_noise,
                    help="temporal_process_noise of the filters")
     p.add_argument("--gate", type=float, default=TemporalSettings().temporal_gate, help="temporal_gate of the filters")
+    p.add_argument("--bag", help="also a bag with GT depth (and /tf for the flicker and odometry), e.g. the demo's")
     return p
 
 
@@ -143,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     estimator = DepthBoundaryEstimator.from_checkpoint(args.checkpoint, device="cpu")
-    results = evaluate(estimator, args, output)
+    results = evaluate(estimator, args, output) if args.scenes else {}
+    if args.bag:
+        results |= evaluate_bag_modes(args.bag, estimator, args, output)
     command = "python -m training.temporal_report " + " ".join(argv if argv is not None else sys.argv[1:])
     (output / "temporal_report.json").write_text(json.dumps({"results": results, "args": vars(args)}, indent=1))
     (output / "temporal_report.md").write_text(markdown(results, command.strip()))

@@ -52,8 +52,8 @@ class CameraMotion:
         q, t = msg.pose.orientation, msg.pose.position
         stamp = stamp_ns(msg.header)
         try:
-            self.tree.add(msg.header.frame_id, POSE_FRAME, stamp, rigid_transform((q.x, q.y, q.z, q.w),
-                                                                                 (t.x, t.y, t.z)), static=False)
+            pose = rigid_transform((q.x, q.y, q.z, q.w), (t.x, t.y, t.z))
+            self.tree.add(msg.header.frame_id, POSE_FRAME, stamp, pose, static=False)
         except (TfError, ValueError) as error:
             self.node.warn_once("temporal:pose", f"{self.source}: {error}; pose ignored")
             return

@@ -158,7 +158,7 @@ class TemporalFilter:
     @staticmethod
     def _fused_prediction(prediction: Any, x: np.ndarray, P: np.ndarray, R: np.ndarray, fused: np.ndarray) -> Any:
         """The prediction with the fused depth, its spread, confidence and mixture parameters."""
-        depth = np.where(fused, np.exp(x), prediction.depth).astype(np.float32)  # unfused: the frame's own bits
+        depth = np.where(fused, np.exp(x), prediction.depth)  # unfused: the frame's own bits
         std = np.sqrt(P)
         changes: dict[str, Any] = {"depth": depth, "sigma": depth * std}
         if prediction.confidence is not None:

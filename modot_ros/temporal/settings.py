@@ -24,12 +24,12 @@ class TemporalSettings:
                               "camera motion from tf, then fused; a moving robot with odometry). Both keep the "
                               "previous estimate only where the new one agrees within their uncertainties, "
                               "never across an occlusion boundary.", TEMPORAL_FILTERS)
-    temporal_gate: float = _f(2.5, "Fuse a pixel when new and previous log depth differ by at most this many "
-                              "combined standard deviations; beyond it the new depth is taken (motion, a new "
-                              "object).", range=(0.5, 20.0))
+    temporal_gate: float = _f(4.0, "Fuse a pixel when new and previous log depth differ by at most this many "
+                              "standard deviations (the mixture's, scaled to how much the frames really differ); "
+                              "beyond it the new depth is taken (motion, a new object).", range=(0.5, 20.0))
     temporal_process_noise: float = _f(0.01, "Log-depth std added to the fused state every frame: larger follows "
                                        "change faster, smaller smooths more.", range=(0.0, 1.0))
-    temporal_boundary: float = _f(0.3, "Pixels whose occlusion-boundary probability (new or previous) is at least "
+    temporal_boundary: float = _f(0.9, "Pixels whose occlusion-boundary probability (new or previous) is at least "
                                   "this are never fused: the new depth is taken.", range=(0.0, 1.0))
     temporal_max_translation: float = _f(0.5, "odometry: camera motion between frames above this (m) resets the "
                                          "filter.", range=(0.0, 100.0))
