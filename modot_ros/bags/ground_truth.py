@@ -4,8 +4,8 @@ Per frame: the colour image, its CameraInfo, ground-truth depth (32FC1 m with Na
 16UC1 mm with 0 invalid) and the ground-truth occlusion boundary (mono8 0/255), all with one
 header, and where the writer knows it the camera's pose on /tf (``odom`` -> the image's frame: what
 a robot's odometry gives, read by the temporal filter and the flicker measure). Used by the demo's
-synthetic bag, the bag tests and the bag benchmark. As robots record them, the colour image can be a jpeg/png CompressedImage on ``<image>/compressed`` and the depth a
-compressedDepth png on ``<depth>/compressedDepth`` (``modot_ros.pipeline.compressed``).
+synthetic bag, the bag tests and the bag benchmark. As robots record them, the colour image can be
+a jpeg/png CompressedImage on ``<image>/compressed`` and the depth a compressedDepth png on ``<depth>/compressedDepth`` (``modot_ros.pipeline.compressed``).
 """
 from __future__ import annotations
 
