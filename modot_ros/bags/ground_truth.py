@@ -5,7 +5,8 @@ Per frame: the colour image, its CameraInfo, ground-truth depth (32FC1 m with Na
 header, and where the writer knows it the camera's pose on /tf (``odom`` -> the image's frame: what
 a robot's odometry gives, read by the temporal filter and the flicker measure). Used by the demo's
 synthetic bag, the bag tests and the bag benchmark. As robots record them, the colour image can be
-a jpeg/png CompressedImage on ``<image>/compressed`` and the depth a compressedDepth png on ``<depth>/compressedDepth`` (``modot_ros.pipeline.compressed``).
+a jpeg/png CompressedImage on ``<image>/compressed`` and the depth a compressedDepth png on
+``<depth>/compressedDepth`` (``modot_ros.pipeline.compressed``).
 """
 from __future__ import annotations
 
