@@ -44,6 +44,7 @@ class FilterStep(NamedTuple):
 
 class _State(NamedTuple):
     log_depth: np.ndarray   # (H, W) float32, NaN unknown
+    depth: np.ndarray       # (H, W) float32, the depth published from it (what odometry warps)
     variance: np.ndarray    # (H, W) float32
     boundary: np.ndarray    # (H, W) float32 OB probability of the frame the state was last set from
     intrinsics: CameraIntrinsics
@@ -115,7 +116,7 @@ class TemporalFilter:
         if problem := motion_problem(motion, self.settings):
             return None, problem
         # the z-buffer already keeps the old surfaces apart; only this frame's boundaries block fusion
-        warped, _, (variance,) = forward_warp(np.exp(state.log_depth), intr, motion, state.variance)
+        warped, _, (variance,) = forward_warp(state.depth, intr, motion, state.variance)
         return (np.log(warped), variance, np.zeros_like(variance)), ""
 
     def update(self, prediction: Any, motion: np.ndarray | None = None) -> tuple[Any, FilterStep]:
@@ -135,7 +136,7 @@ class TemporalFilter:
         boundary = prediction.boundary if prediction.boundary is not None else np.zeros_like(z)
         prior, reason = self._prior(intr, motion)
         if prior is None:
-            self.state = _State(z, R, boundary, intr)
+            self.state = _State(z, prediction.depth, R, boundary, intr)
             return prediction, FilterStep("reset", reason)
         x, P, previous_boundary = prior
         s = self.settings
@@ -151,14 +152,14 @@ class TemporalFilter:
         gain = P / S
         fused_x = np.where(agree, x + gain * d, z)
         fused_P = np.where(agree, P - gain * P, R)
-        self.state = _State(fused_x, fused_P, boundary, intr)
+        depth = np.where(agree, np.exp(fused_x), prediction.depth)  # unfused: the frame's own bits
+        self.state = _State(fused_x, depth, fused_P, boundary, intr)
         fraction = np.count_nonzero(agree) / max(1, np.count_nonzero(np.isfinite(z)))
-        return self._fused_prediction(prediction, fused_x, fused_P, R, agree), FilterStep("fused", "", fraction)
+        return self._fused_prediction(prediction, depth, fused_P, R, agree), FilterStep("fused", "", fraction)
 
     @staticmethod
-    def _fused_prediction(prediction: Any, x: np.ndarray, P: np.ndarray, R: np.ndarray, fused: np.ndarray) -> Any:
+    def _fused_prediction(prediction: Any, depth: np.ndarray, P: np.ndarray, R: np.ndarray, fused: np.ndarray) -> Any:
         """The prediction with the fused depth, its spread, confidence and mixture parameters."""
-        depth = np.where(fused, np.exp(x), prediction.depth)  # unfused: the frame's own bits
         std = np.sqrt(P)
         changes: dict[str, Any] = {"depth": depth, "sigma": depth * std}
         if prediction.confidence is not None:

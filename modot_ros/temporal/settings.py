@@ -23,7 +23,7 @@ class TemporalSettings:
                               "camera that does not move) or odometry (the previous fused depth warped by the "
                               "camera motion from tf, then fused; a moving robot with odometry). Both keep the "
                               "previous estimate only where the new one agrees within their uncertainties, "
-                              "never across an occlusion boundary.", TEMPORAL_FILTERS)
+                              "never across an occlusion boundary.", TEMPORAL_FILTERS, read_only=True)
     temporal_gate: float = _f(4.0, "Fuse a pixel when new and previous log depth differ by at most this many "
                               "standard deviations (the mixture's, scaled to how much the frames really differ); "
                               "beyond it the new depth is taken (motion, a new object).", range=(0.5, 20.0))
@@ -36,7 +36,7 @@ class TemporalSettings:
     temporal_max_rotation: float = _f(20.0, "odometry: camera rotation between frames above this (degrees) resets "
                                       "the filter.", range=(0.0, 180.0))
     temporal_fixed_frame: str = _f("odom", "odometry: the frame the camera's motion is measured in; odom (REP 105: "
-                                   "continuous, no jumps) suits frame-to-frame motion.")
+                                   "continuous, no jumps) suits frame-to-frame motion.", read_only=True)
 
     def __post_init__(self) -> None:
         if self.temporal_filter not in TEMPORAL_FILTERS:
