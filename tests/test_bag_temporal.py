@@ -26,7 +26,7 @@ def _gt(i: int) -> np.ndarray:
 
 
 class NoisyTruth:
-    """Predicts the GT with fresh 3 % noise per frame (frame index in pixel (0, 0)) and says so in sigma."""
+    """The GT with fresh 3 % noise per frame (frame index in pixel (0, 0)), claiming 5x that as the network does."""
 
     def __init__(self) -> None:
         self.rng = np.random.default_rng(0)
@@ -37,7 +37,7 @@ class NoisyTruth:
             depth = (_gt(int(image[0, 0, 0])) * np.exp(self.rng.normal(0, NOISE, (INTR.height, INTR.width))))
             depth = depth.astype(np.float32)
             out.append(Prediction(depth, depth, np.zeros_like(depth), np.full_like(depth, 0.9), np.zeros_like(depth),
-                                  NOISE * depth, None, intr))
+                                  5 * NOISE * depth, None, intr))
         return out
 
 
@@ -53,7 +53,7 @@ def bag(tmp_path_factory):
 
 
 def test_flicker_is_reported_and_odometry_fusion_cuts_it(bag, tmp_path):
-    """The bag's /tf gives the flicker measure; odometry fusion cuts it 3x, static costs at most 5 % AbsRel."""
+    """The bag's /tf gives the flicker measure; odometry fusion cuts it 3x; static lags a moving camera."""
     runs = {mode: evaluate_bag(bag, tmp_path / mode, predictor=NoisyTruth(), write_bag=False, ob_thresholds=3,
                                temporal=TemporalSettings(temporal_filter=mode), progress=False)
             for mode in ("off", "static", "odometry")}
@@ -63,8 +63,9 @@ def test_flicker_is_reported_and_odometry_fusion_cuts_it(bag, tmp_path):
     assert 0.025 < flicker["off"] < 0.045  # E|N(0, 0.03 sqrt 2)| = 0.034
     assert flicker["odometry"] < flicker["off"] / 3 and abs_rel["odometry"] < 0.8 * abs_rel["off"]
     assert runs["odometry"]["run"]["temporal"]["frames_fused"] == FRAMES - 1
-    # a still-camera filter on a camera closing in on a wall 1 % a frame, below the gate: it lags a little
-    assert abs_rel["static"] <= 1.05 * abs_rel["off"]
+    # the still-camera filter on a camera closing in on a wall 1 % a frame (below its gate) lags behind:
+    # the documented reason to use odometry (or off) on a moving robot
+    assert abs_rel["static"] > 1.2 * abs_rel["off"]
     assert "Flicker" in (tmp_path / "odometry" / "report.md").read_text()
 
 
