@@ -24,7 +24,10 @@ GOAL_SIZE = (320, 240)
 
 
 def _predictions(width: int, height: int, count: int) -> list[Prediction]:
-    """``count`` frames of a wall 2-4 m away with 5 % log-normal noise and an OB line."""
+    """``count`` frames of a wall 2-4 m away with 5 % log-normal noise and an OB line.
+
+    The sigma claimed is 4x the noise, as the shipped network's is (docs/node.md: Temporal filter).
+    """
     intr = CameraIntrinsics(0.8 * width, 0.8 * width, (width - 1) / 2, (height - 1) / 2, width, height)
     truth = np.linspace(2.0, 4.0, width, dtype=np.float32)[None, :].repeat(height, 0)
     boundary = np.zeros_like(truth)
@@ -33,9 +36,9 @@ def _predictions(width: int, height: int, count: int) -> list[Prediction]:
     frames = []
     for _ in range(count):
         depth = (truth * np.exp(0.05 * rng.standard_normal(truth.shape))).astype(np.float32)
-        params = np.stack([1 / depth, 1 / depth, 0.05 / depth, 0.05 / depth, np.full_like(depth, 0.9)])
+        params = np.stack([1 / depth, 1 / depth, 0.2 / depth, 0.2 / depth, np.full_like(depth, 0.9)])
         frames.append(Prediction(depth=depth, depth_mean=depth, boundary=boundary, confidence=np.full_like(depth, 0.9),
-                                 ambiguity=np.zeros_like(depth), sigma=0.05 * depth, params=params, intrinsics=intr))
+                                 ambiguity=np.zeros_like(depth), sigma=0.2 * depth, params=params, intrinsics=intr))
     return frames
 
 

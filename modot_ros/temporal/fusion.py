@@ -69,14 +69,15 @@ def motion_problem(motion: np.ndarray | None, settings: TemporalSettings) -> str
     return None
 
 
-def relative_variance(prediction: Any) -> np.ndarray:
-    """Per-pixel variance of ln depth of a prediction: (sigma / depth)^2, or the default spread."""
+def relative_spread(prediction: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(std, variance) of ln depth per pixel: sigma / depth (the default spread without a sigma)."""
     depth = prediction.depth
     if prediction.sigma is None:
-        return np.full(depth.shape, DEFAULT_RELATIVE_SIGMA ** 2, np.float32)
-    variance = np.square(prediction.sigma / depth, dtype=np.float32)
-    variance[~np.isfinite(variance)] = DEFAULT_RELATIVE_SIGMA ** 2
-    return np.maximum(variance, np.float32(MIN_VARIANCE))
+        std = np.full(depth.shape, DEFAULT_RELATIVE_SIGMA, np.float32)
+    else:
+        std = np.divide(prediction.sigma, depth, dtype=np.float32)
+    # fmax drops NaN (no depth there, so never fused) for the floor, keeping the gain finite
+    return std, np.fmax(std * std, np.float32(MIN_VARIANCE))
 
 
 def innovation_scale(squared: np.ndarray, S: np.ndarray, clear: np.ndarray) -> float:
@@ -136,7 +137,7 @@ class TemporalFilter:
         intr = prediction.intrinsics
         with np.errstate(invalid="ignore", divide="ignore"):
             z = np.log(prediction.depth, dtype=np.float32)
-            R = relative_variance(prediction)
+            spread, R = relative_spread(prediction)
         boundary = prediction.boundary if prediction.boundary is not None else np.zeros_like(z)
         prior, reason = self._prior(intr, motion)
         if prior is None:
@@ -158,25 +159,26 @@ class TemporalFilter:
         fused_P = np.where(agree, P - gain * P, R)
         depth = np.where(agree, np.exp(fused_x), prediction.depth)  # unfused: the frame's own bits
         self.state = _State(fused_x, depth, fused_P, boundary, intr)
-        fraction = np.count_nonzero(agree) / max(1, np.count_nonzero(np.isfinite(z)))
-        return self._fused_prediction(prediction, depth, fused_P, R, agree), FilterStep("fused", "", fraction)
+        fraction = np.count_nonzero(agree) / agree.size
+        return self._fused_prediction(prediction, depth, fused_P, spread, agree), FilterStep("fused", "", fraction)
 
     @staticmethod
-    def _fused_prediction(prediction: Any, depth: np.ndarray, P: np.ndarray, R: np.ndarray, fused: np.ndarray) -> Any:
+    def _fused_prediction(prediction: Any, depth: np.ndarray, P: np.ndarray, spread: np.ndarray,
+                          fused: np.ndarray) -> Any:
         """The prediction with the fused depth, its spread, confidence and mixture parameters."""
         std = np.sqrt(P)
         changes: dict[str, Any] = {"depth": depth, "sigma": depth * std}
         if prediction.confidence is not None:
             # confidence = (1 - ambiguity) * exp(-relative std) (``mixture.readout``) times any scale
-            # factor: swap the frame's own spread for the fused one and keep the rest
-            changes["confidence"] = np.clip(prediction.confidence * np.exp(np.sqrt(R) - std), 0.0, 1.0)
+            # factor: swap the frame's own spread for the fused one (never larger) and keep the rest
+            changes["confidence"] = prediction.confidence * np.exp(spread - std)
         params = prediction.params
         if params is not None:
             params = np.array(params, np.float32, copy=True)
             mu = np.float32(1.0) / depth
             if params.shape[0] == 5:  # the dominant component (``mixture.dominant_index``) takes the fusion
                 second = params[4] < 0.5
-                for component, where in ((0, fused & ~second), (1, fused & second)):
+                for component, where in ((0, fused > second), (1, fused & second)):  # fused > second: & ~
                     np.copyto(params[component], mu, where=where)
                     np.copyto(params[2 + component], std * mu, where=where)  # std(1/z) = std(ln z) / z
             else:
