@@ -238,7 +238,7 @@ def forward_warp(depth: np.ndarray, intr: CameraIntrinsics, T_target_source: np.
     # z-buffer in one scatter-min over every pixel (the ones that land nowhere go to an extra slot):
     # the key packs z (a positive float32's bits order like the float) above the source pixel's
     # index, so the smallest key per target pixel is its nearest surface and says where it came from
-    target = np.where(keep, v.astype(np.int64) * width + u, count)
+    target = np.where(keep, v * np.int32(width) + u, np.int32(count)).astype(np.int64)
     key = (z.view(np.int32).astype(np.int64) << 32) | _pixel_index(count)
     empty = np.iinfo(np.int64).max
     nearest = torch.full((count + 1,), empty, dtype=torch.int64)

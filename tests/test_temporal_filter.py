@@ -65,6 +65,15 @@ def test_confidence_reports_the_fused_uncertainty(rng):
     assert np.allclose(1.0 / out.params[0], out.depth, rtol=1e-5)  # the mixture follows the fused depth
 
 
+def test_without_mixture_readers_the_parameters_are_dropped_not_left_stale(rng):
+    """mixture=False (nothing reads them): a fused frame carries no parameters, rather than unfused ones."""
+    truth = np.full((INTR.height, INTR.width), 2.0, np.float32)
+    filt = TemporalFilter(TemporalSettings(temporal_filter="static"))
+    filt.update(_prediction(truth, rng), mixture=False)
+    out, step = filt.update(_prediction(truth, rng), mixture=False)
+    assert step.mode == "fused" and out.params is None and out.depth is not None
+
+
 def test_off_returns_the_prediction_untouched(rng):
     """temporal_filter off: the very same prediction comes back."""
     pred = _prediction(np.full((INTR.height, INTR.width), 2.0, np.float32), rng)

@@ -86,7 +86,8 @@ def _process_frame(node: ModotNode, image: Any, info: Any) -> None:
     tick = time.perf_counter()
     prediction = node.scale_input.apply(prediction, stamp_ns(image.header), image.header.frame_id)
     timings["scale"] = (time.perf_counter() - tick) * 1e3
-    prediction = node.temporal_input.apply(prediction, stamp_ns(image.header), image.header.frame_id)
+    prediction = node.temporal_input.apply(prediction, stamp_ns(image.header), image.header.frame_id,
+                                           mixture=options.publish_mixture or options.edge_points == "snap")
     arrays = compute_frame_arrays(prediction, rgb, options)
     timings["readout"], timings["cloud"] = arrays.timings_ms["edges"], arrays.timings_ms["cloud"]
     tick = time.perf_counter()

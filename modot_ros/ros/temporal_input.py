@@ -48,8 +48,11 @@ class TemporalInput:
         previous, self.previous_pose = self.previous_pose, pose
         return (None, "") if previous is None else (invert_rigid(pose) @ previous, "")
 
-    def apply(self, prediction: Any, stamp_ns: int, camera_frame: str) -> Any:
-        """The prediction fused with the previous frames (unchanged with temporal_filter off)."""
+    def apply(self, prediction: Any, stamp_ns: int, camera_frame: str, mixture: bool = True) -> Any:
+        """The prediction fused with the previous frames (unchanged with temporal_filter off).
+
+        ``mixture``: somebody reads the mixture parameters (else the fused prediction has none).
+        """
         settings = TemporalSettings.from_config(self.node.config)
         if settings != self.settings:  # a parameter changed at run time: start over with it
             self.settings, self.filter = settings, TemporalFilter(settings)
@@ -59,7 +62,7 @@ class TemporalInput:
         motion, missing = (None, "")
         if settings.temporal_filter == "odometry" and self.motion is not None:
             motion, missing = self._motion(stamp_ns, camera_frame)
-        prediction, step = self.filter.update(prediction, motion)
+        prediction, step = self.filter.update(prediction, motion, mixture)
         reason = missing or step.reason
         if step.mode == "reset" and reason not in EXPECTED_RESETS:
             self.node.warn_once(f"temporal:{reason.split(' (')[0]}",

@@ -110,7 +110,7 @@ class TemporalFilter:
         self.state = None
 
     def _prior(self, intr: CameraIntrinsics, motion: np.ndarray | None) -> tuple[Any, str]:
-        """(log depth, variance, boundary) of the previous state in this view, or (None, why not)."""
+        """(log depth, variance, boundary or None) of the previous state in this view, or (None, why not)."""
         state = self.state
         if state is None:
             return None, "first frame"
@@ -122,13 +122,16 @@ class TemporalFilter:
             return None, problem
         # the z-buffer already keeps the old surfaces apart; only this frame's boundaries block fusion
         warped, _, (variance,) = forward_warp(state.depth, intr, motion, state.variance)
-        return (np.log(warped), variance, np.zeros_like(variance)), ""
+        return (np.log(warped), variance, None), ""
 
-    def update(self, prediction: Any, motion: np.ndarray | None = None) -> tuple[Any, FilterStep]:
+    def update(self, prediction: Any, motion: np.ndarray | None = None,
+               mixture: bool = True) -> tuple[Any, FilterStep]:
         """This frame's prediction fused with the state, and what was done.
 
         ``prediction``: a ``modot_ros.inference.Prediction`` (after the scale step). ``motion``:
         ``T_current_previous`` (maps the previous camera's points into this one), odometry only.
+        ``mixture``: also fuse the mixture parameters; False drops them from a fused prediction
+        (the node when nothing reads them: no ``publish_mixture``, no ``edge_points`` snap).
         """
         if not self.settings.active:
             return prediction, FilterStep("off")
@@ -149,7 +152,8 @@ class TemporalFilter:
         S = P + R
         d = z - x
         with np.errstate(invalid="ignore"):  # NaN (unknown either side) compares False: not fused
-            clear = np.maximum(boundary, previous_boundary) < np.float32(s.temporal_boundary)
+            either = boundary if previous_boundary is None else np.maximum(boundary, previous_boundary)
+            clear = either < np.float32(s.temporal_boundary)
             squared = np.square(d)
             scale = innovation_scale(squared, S, clear)
             agree = squared <= np.float32((s.temporal_gate * scale) ** 2) * S
@@ -160,19 +164,21 @@ class TemporalFilter:
         depth = np.where(agree, np.exp(fused_x), prediction.depth)  # unfused: the frame's own bits
         self.state = _State(fused_x, depth, fused_P, boundary, intr)
         fraction = np.count_nonzero(agree) / agree.size
-        return self._fused_prediction(prediction, depth, fused_P, spread, agree), FilterStep("fused", "", fraction)
+        fused = self._fused_prediction(prediction, depth, fused_P, spread, agree, mixture)
+        return fused, FilterStep("fused", "", fraction)
 
     @staticmethod
     def _fused_prediction(prediction: Any, depth: np.ndarray, P: np.ndarray, spread: np.ndarray,
-                          fused: np.ndarray) -> Any:
-        """The prediction with the fused depth, its spread, confidence and mixture parameters."""
+                          fused: np.ndarray, mixture: bool) -> Any:
+        """The prediction with the fused depth, its spread, confidence and (``mixture``) parameters."""
         std = np.sqrt(P)
         changes: dict[str, Any] = {"depth": depth, "sigma": depth * std}
         if prediction.confidence is not None:
             # confidence = (1 - ambiguity) * exp(-relative std) (``mixture.readout``) times any scale
             # factor: swap the frame's own spread for the fused one (never larger) and keep the rest
             changes["confidence"] = prediction.confidence * np.exp(spread - std)
-        params = prediction.params
+        params = prediction.params if mixture else None
+        changes["params"] = None
         if params is not None:
             params = np.array(params, np.float32, copy=True)
             mu = np.float32(1.0) / depth
