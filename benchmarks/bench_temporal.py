@@ -4,7 +4,8 @@
 on log depth) and odometry (z-buffered forward warp of the fused state with a small camera motion,
 then the update), on a noisy slanted-wall prediction, at 320x240 and 640x480, one torch thread;
 without the mixture parameters (the node's default outputs read none) and, for odometry, with
-them. Goal (issue 31): <= 3 ms per frame at 320x240 on the CPU. Measured in (as ``bench_scale``): on a shared machine wall time mostly counts other processes.
+them. Goal (issue 31): <= 3 ms per frame at 320x240 on the CPU. Measured in process CPU time (as
+``bench_scale``): on a shared machine wall time mostly counts other processes.
 """
 from __future__ import annotations
 
