@@ -34,3 +34,11 @@ def test_a_missing_pose_resets_with_one_line(odometry_run):
     assert rows[0]["diag"]["last_error"].startswith("temporal_filter odometry: reset, no camera pose")
     assert odometry_run.log.count("temporal_filter odometry: reset") == 1, odometry_run.log
     assert np.isfinite(rows[-1]["median_ratio"]) and odometry_run.alive_after
+
+
+def test_fusion_resumes_quietly_when_the_pose_is_back(odometry_run):
+    """The first frame with a pose again starts afresh (no second line), the next one fuses."""
+    rows = odometry_run.result["pose_back"]
+    assert [r["diag"]["temporal_step"] for r in rows] == ["reset", "fused"], [r["diag"] for r in rows]
+    assert rows[0]["diag"]["temporal_reason"] == "first frame"
+    assert odometry_run.log.count("temporal_filter odometry: reset") == 1, odometry_run.log

@@ -46,7 +46,10 @@ class TemporalInput:
             self.previous_pose = None
             return None, str(error)
         previous, self.previous_pose = self.previous_pose, pose
-        return (None, "") if previous is None else (invert_rigid(pose) @ previous, "")
+        if previous is None:  # the first frame with a pose since the start or a loss: a fresh start
+            self.filter.reset()
+            return None, ""
+        return invert_rigid(pose) @ previous, ""
 
     def apply(self, prediction: Any, stamp_ns: int, camera_frame: str, mixture: bool = True) -> Any:
         """The prediction fused with the previous frames (unchanged with temporal_filter off).

@@ -3,7 +3,7 @@
 Usage: ``python -m tests.ros_helpers.temporal_scenarios odometry --out X.json``. The peer plays one
 rendered engine frame again and again with the camera's pose on ``camera_pose`` (the node's
 stand-in for tf where tf2_ros is not importable) at each image's stamp, then frames without a
-pose, and records the published depth and confidence and the node's /diagnostics after each
+pose, then with one again, and records the published depth and confidence and the node's /diagnostics after each
 frame (the checks are in ``tests/test_node_temporal.py``).
 """
 from __future__ import annotations
@@ -36,7 +36,8 @@ class TemporalPeer(ScalePeer):
 def odometry(peer: TemporalPeer) -> dict:
     with_pose = [peer.play(peer.pose) for _ in range(4)]
     without = [peer.play() for _ in range(2)]
-    return {"with_pose": with_pose, "without_pose": without}
+    back = [peer.play(peer.pose) for _ in range(2)]
+    return {"with_pose": with_pose, "without_pose": without, "pose_back": back}
 
 
 def main() -> None:
