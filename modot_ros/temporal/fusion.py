@@ -36,7 +36,7 @@ MIN_VARIANCE = 1e-6  # keeps the gain finite where a frame claims near-certainty
 MIN_SCALE = 0.05  # the gate never narrows below 1/20 of the network's own spread
 # ... and never widens beyond 0.3 of it: a moving camera makes every innovation larger, and a gate
 # that followed would let ``static`` lag behind the view (a bag like the demo's, static: AbsRel +7 %
-# over single frames at 1.0, -1 % at 0.3, for 18 % more flicker; odometry: 4 % more flicker)
+# over single frames at 1.0, -1 % at 0.3, for 18 % more flicker; odometry: 4 % more; plain gain)
 MAX_SCALE = 0.3
 # Where the gain starts to grow towards 1, as a share of the gate (engine sequences and a bag like
 # the demo's: a box 10 % nearer appears within 1 frame instead of 9, for about 20 % less flicker cut)
