@@ -100,7 +100,7 @@ def test_disk_writer_round_trips(tmp_path):
 
 @pytest.mark.parametrize("storage", ["mcap", "sqlite3"])
 def test_bag_reads_back_with_rosbags(tmp_path, storage):
-    """The bag evaluation and the demo replay these bags: topics, encodings, stamps must be right."""
+    """The bag evaluation and the demo replay these bags: topics, encodings, stamps and /tf must be right."""
     from rosbags.highlevel import AnyReader
     from rosbags.typesys import Stores, get_typestore
 
@@ -111,8 +111,11 @@ def test_bag_reads_back_with_rosbags(tmp_path, storage):
         msgs = {}
         for conn, t, raw in reader.messages():
             msgs.setdefault(conn.topic, []).append((t, reader.deserialize(raw, conn.msgtype)))
-    assert set(msgs) == set(TOPICS.values()) and all(len(v) == 3 for v in msgs.values())
+    assert set(msgs) == set(TOPICS.values()) | {"/tf"} and all(len(v) == 3 for v in msgs.values())
     imgs = msgs["/camera/image_raw"]
+    tf = msgs["/tf"][0][1].transforms[0]  # the camera's pose, as odometry gives it (temporal filter, flicker)
+    assert tf.header.frame_id == "odom" and tf.child_frame_id == "camera_optical_frame"
+    assert tf.header.stamp == imgs[0][1].header.stamp
     assert imgs[0][1].encoding == "rgb8" and imgs[0][1].header.frame_id == "camera_optical_frame"
     stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for _, m in imgs]
     assert np.allclose(np.diff(stamps), 1e9 / 30, atol=1) and [t for t, _ in imgs] == stamps

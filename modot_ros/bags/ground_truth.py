@@ -2,9 +2,11 @@
 
 Per frame: the colour image, its CameraInfo, ground-truth depth (32FC1 m with NaN invalid, or
 16UC1 mm with 0 invalid) and the ground-truth occlusion boundary (mono8 0/255), all with one
-header. Used by the demo's synthetic bag, the bag tests and the bag benchmark. As robots record
-them, the colour image can be a jpeg/png CompressedImage on ``<image>/compressed`` and the depth a
-compressedDepth png on ``<depth>/compressedDepth`` (``modot_ros.pipeline.compressed``).
+header, and where the writer knows it the camera's pose on /tf (``odom`` -> the image's frame: what
+a robot's odometry gives, read by the temporal filter and the flicker measure). Used by the demo's
+synthetic bag, the bag tests and the bag benchmark. As robots record them, the colour image can be
+a jpeg/png CompressedImage on ``<image>/compressed`` and the depth a compressedDepth png on
+``<depth>/compressedDepth`` (``modot_ros.pipeline.compressed``).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from modot_ros.pipeline.compressed import COMPRESSED_IMAGE, array_to_compressed,
 from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_info
 
 FRAME_ID = "camera_optical_frame"
+ODOM_FRAME = "odom"  # the fixed frame of the camera poses written to /tf (REP 105)
 GT_TOPICS = {"image": "/camera/image_raw", "info": "/camera/camera_info",
              "depth": "/camera/depth/ground_truth", "boundary": "/camera/occlusion/ground_truth"}
 
@@ -44,12 +47,14 @@ class GroundTruthBagWriter(BagWriter):
     def write_frame(self, stamp_ns: int, image: np.ndarray, intrinsics: CameraIntrinsics | None,
                     depth: np.ndarray | None = None, boundary: np.ndarray | None = None, *,
                     image_encoding: str = "rgb8", depth_encoding: str = "32FC1",
-                    log_ns: int | None = None, image_codec: str = "", compressed_depth: bool = False) -> Any:
+                    log_ns: int | None = None, image_codec: str = "", compressed_depth: bool = False,
+                    pose: np.ndarray | None = None) -> Any:
         """Write one frame stamped ``stamp_ns`` at bag time ``log_ns`` (default the stamp); returns its header.
 
         image: pixels laid out as ``image_encoding``; depth in metres; boundary uint8 0/255. A None
         part (intrinsics, depth, boundary) is left out. image_codec jpeg|png: the image goes to
-        ``<image>/compressed``; compressed_depth: the depth to ``<depth>/compressedDepth``.
+        ``<image>/compressed``; compressed_depth: the depth to ``<depth>/compressedDepth``. pose: the
+        camera's ``T_odom_camera`` (4x4), written to /tf.
         """
         t = self.typestore.types
         header, log_ns = self.header(stamp_ns), stamp_ns if log_ns is None else log_ns
@@ -69,4 +74,21 @@ class GroundTruthBagWriter(BagWriter):
             self.write(GT_TOPICS["depth"], self.image(pixels, depth_encoding, header), log_ns + self.gt_delay_ns)
         if boundary is not None:
             self.write(GT_TOPICS["boundary"], self.image(boundary, "mono8", header), log_ns + 2 * self.gt_delay_ns)
+        if pose is not None:
+            self.write("/tf", self.transform(pose, stamp_ns), log_ns)
         return header
+
+    def transform(self, T_odom_camera: np.ndarray, stamp_ns: int) -> Any:
+        """A TFMessage with the camera's pose in ``ODOM_FRAME``."""
+        from scipy.spatial.transform import Rotation
+
+        t = self.typestore.types
+        header = self.header(stamp_ns)
+        header.frame_id = ODOM_FRAME
+        x, y, z, w = Rotation.from_matrix(np.asarray(T_odom_camera)[:3, :3]).as_quat()
+        p = np.asarray(T_odom_camera, np.float64)[:3, 3]
+        stamped = t["geometry_msgs/msg/TransformStamped"](
+            header=header, child_frame_id=self.frame_id, transform=t["geometry_msgs/msg/Transform"](
+                translation=t["geometry_msgs/msg/Vector3"](x=p[0], y=p[1], z=p[2]),
+                rotation=t["geometry_msgs/msg/Quaternion"](x=x, y=y, z=z, w=w)))
+        return t["tf2_msgs/msg/TFMessage"](transforms=[stamped])

@@ -67,6 +67,14 @@ class TransformTree:
         edge.transforms.append(np.asarray(T_parent_child, np.float64))
         self._unsorted.add(child)
 
+    def prune(self, before_ns: int) -> None:
+        """Forget dynamic samples older than ``before_ns``, keeping each edge's newest one (a live buffer)."""
+        for child in list(self._edges):
+            edge = self._edge(child)
+            keep = max(0, min(bisect.bisect_left(edge.stamps, before_ns), len(edge.stamps) - 1))
+            if not edge.static and keep:
+                edge.stamps, edge.transforms = edge.stamps[keep:], edge.transforms[keep:]
+
     def frames(self) -> set[str]:
         return set(self._edges) | {e.parent for e in self._edges.values()}
 

@@ -32,6 +32,9 @@ from modot_ros.geometry import CameraIntrinsics, backproject
 from modot_ros.pipeline.messages import intrinsics_to_camera_info
 from modot_ros.pipeline.ply import write_ply
 from modot_ros.scale.offline import ScaleRun, add_scale_arguments, scale_run
+from modot_ros.bags.tf_tree import TF_MESSAGE, read_tf
+from modot_ros.temporal.offline import TemporalRun, add_temporal_arguments, temporal_settings
+from modot_ros.temporal.settings import TemporalSettings
 
 
 class Predictor(Protocol):
@@ -71,9 +74,10 @@ class _OutputSink:
 
     def __init__(self, report: EvaluationReport, options: OutputOptions, bag: BagWriter | None,
                  namespace: str, ply_frames: set[int], ply_dir: Path, selection: Any,
-                 scale: ScaleRun | None = None) -> None:
+                 scale: ScaleRun | None = None, temporal: TemporalRun | None = None) -> None:
         self.report, self.options, self.bag, self.selection = report, options, bag, selection
         self.scale: ScaleRun | None = scale  # None: the model's own scale
+        self.temporal = temporal  # the filter (off: only the camera poses, for the flicker measure)
         self.prefix = "/" + namespace.strip("/") + "/" if namespace.strip("/") else "/"
         self.ply_frames, self.ply_dir = ply_frames, ply_dir
         self.types = rosbags_message_types(bag.typestore) if bag else None
@@ -81,10 +85,14 @@ class _OutputSink:
     def __call__(self, frame: Frame, prediction: Any) -> None:
         if self.scale is not None:
             prediction = self.scale(frame, prediction)
+        pose = None
+        if self.temporal is not None:  # after the scale step, as in the node
+            pose = self.temporal.pose(frame.stamp_ns, frame.image_msg.header.frame_id)
+            prediction = self.temporal(prediction, pose)
         arrays = compute_frame_arrays(prediction, frame.rgb, self.options)
         self.report.add(FrameResult(frame.index, frame.stamp_ns, frame.rgb, arrays.depth, arrays.boundary,
                                     arrays.confidence, arrays.intrinsics, frame.gt_depth, frame.gt_boundary,
-                                    prediction.depth_mean, prediction.params))
+                                    prediction.depth_mean, prediction.params, pose))
         if frame.index in self.ply_frames:
             self.ply_dir.mkdir(parents=True, exist_ok=True)
             write_ply(self.ply_dir / f"frame_{frame.index:05d}.ply", backproject(arrays.depth, arrays.intrinsics),
@@ -112,7 +120,7 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
                  options: OutputOptions | None = None, write_bag: bool = True, storage: str = "mcap",
                  namespace: str = "", ply_frames: Sequence[int] = (), max_frames: int | None = None,
                  ob_thresholds: int = 99, jobs: int = 0, progress: bool = True,
-                 scale: ScaleRun | None = None) -> dict:
+                 scale: ScaleRun | None = None, temporal: TemporalSettings | None = None) -> dict:
     """Evaluate every frame of ``bag`` and write the report (and output bag) into ``output``.
 
     predictor: anything with ``predict_batch`` (default: ``load_predictor(checkpoint, device, backend)``);
@@ -123,6 +131,8 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
     jobs: worker processes for the OB metric (``BoundaryEvaluator``; 0: one per core); the result
         does not change.
     scale: a ``ScaleRun`` (metric scale as the node's ``scale_source``, measured from the GT), or None.
+    temporal: the node's ``temporal_filter`` settings (default off); with a /tf in the bag the camera
+        poses also give the flicker measure (``modot_ros.evaluation.flicker``).
     Returns the metrics summary; ``summary['error']`` holds the fault that stopped reading, if any.
     """
     output, options = Path(output), options or OutputOptions()
@@ -136,7 +146,10 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
         total = next((c.msgcount for c in reader.connections if c.topic == selection.image), None)
         # a full typestore of the bag's distro: the reader's holds only the types found in the bag
         writer = BagWriter(output / "output_bag", storage, typestore_for(Path(bag))) if write_bag else None
-        sink = _OutputSink(report, options, writer, namespace, set(ply_frames), output / "ply", selection, scale)
+        tf = read_tf(reader) if any(c.msgtype == TF_MESSAGE for c in reader.connections) else None
+        run_temporal = TemporalRun(temporal or TemporalSettings(), tf)
+        sink = _OutputSink(report, options, writer, namespace, set(ply_frames), output / "ply", selection, scale,
+                           run_temporal)
         bar = tqdm(total=min(total or 0, max_frames or total or 0) or None, unit="frame",
                    disable=not progress, desc="evaluating")
         try:
@@ -148,7 +161,7 @@ def evaluate_bag(bag: str | Path, output: str | Path, *, predictor: Predictor | 
         duration_s = reader.duration / 1e9 if reader.duration else 0.0
     run = _run_stats(time.perf_counter() - start, duration_s, report.n_frames, fault)
     run |= {"bag": str(bag), "topics": selection.roles(), "predict_s": predict_s,
-            "damaged": _damage_note(recovered, report.n_frames)}
+            "damaged": _damage_note(recovered, report.n_frames), "temporal": run_temporal.summary()}
     return report.write(output, run)
 
 
@@ -229,6 +242,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ply", type=int, nargs="*", default=[], metavar="FRAME", help="export these frames as PLY")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
     add_scale_arguments(p)
+    add_temporal_arguments(p)
     return p
 
 
@@ -244,7 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch_size=args.batch_size, align=args.align, write_bag=not args.no_output_bag, storage=args.storage,
             options=OutputOptions(min_depth=args.min_depth, max_depth=args.max_depth, edge_points=args.edge_points),
             namespace=args.namespace, ply_frames=args.ply, max_frames=args.max_frames,
-            ob_thresholds=args.ob_thresholds, jobs=args.jobs, scale=scale_run(args))
+            ob_thresholds=args.ob_thresholds, jobs=args.jobs, scale=scale_run(args),
+            temporal=temporal_settings(args))
     except (BagError, CheckpointError, ValueError, FileNotFoundError) as error:
         print(f"modot-eval-bag: error: {error}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from modot_ros.evaluation.depth_errors import abs_rel_by_distance
+from modot_ros.evaluation.flicker import FlickerMeter
 from modot_ros.evaluation.frame_panels import frame_panel, write_plots
 from modot_ros.evaluation.report_markdown import write_markdown_and_html
 from modot_ros.evaluation.scorer import FrameScorer
@@ -37,6 +38,7 @@ class FrameResult:
     gt_boundary: np.ndarray | None = None
     depth_mean: np.ndarray | None = None   # the weighted-mean read-out, for its flying pixels
     params: np.ndarray | None = None       # (5, H, W) mixture parameters, for mixture health
+    pose: np.ndarray | None = None         # T_fixed_camera (a bag's /tf), for the flicker measure
 
 
 def _resize_to(array: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -71,6 +73,7 @@ class EvaluationReport:
         self._best: list = []   # heaps of (key, index, panel) holding the n_panels best / worst
         self._worst: list = []
         self._examples: list = []
+        self.flicker = FlickerMeter()
 
     @property
     def n_frames(self) -> int:
@@ -85,6 +88,8 @@ class EvaluationReport:
         row |= self.scorer.add(gt, depth=depth, depth_mean=_resize_to(result.depth_mean, shape),
                                params=_resize_params(result.params, shape),
                                boundary=_resize_to(result.boundary, shape), gt_boundary=gt_ob)
+        if result.pose is not None and result.depth.shape == shape:
+            row |= self.flicker.add(depth, result.intrinsics, result.pose, gt)
         if gt is not None:
             binned = abs_rel_by_distance(depth, gt, self.edges, align=self.align, min_depth=self.min_depth,
                                          max_depth=self.max_depth)
@@ -125,6 +130,8 @@ class EvaluationReport:
             result = self.boundary.result()
             out["boundary"] = {k: float(v) for k, v in result.items() if np.isscalar(v)}
             out["pr_curve"] = {k: np.asarray(result[k]).tolist() for k in ("thresholds", "precision", "recall")}
+        if self.flicker.summary()["flicker_pairs"]:
+            out["flicker"] = self.flicker.summary()
         out["per_frame"] = self.frames
         return out
 

@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 
 from modot_ros.bags.io import BagError, TopicSelection, iter_frames, iter_groups, open_bag
+from modot_ros.bags.tf_tree import TF_MESSAGE, read_tf
 from modot_ros.evaluation.bag_report import EvaluationReport, FrameResult
+from modot_ros.temporal.offline import TemporalRun
+from modot_ros.temporal.settings import TemporalSettings
 from modot_ros.geometry import backproject
 from modot_ros.pipeline.messages import camera_info_to_intrinsics, image_to_array, image_to_depth_metres
 from modot_ros.pipeline.ply import write_ply
@@ -30,13 +33,14 @@ def _output_groups(reader: Any, prefix: str):
     return iter_groups(reader, roles, tuple(roles), window=8)
 
 
-def _result(frame: Any, group: dict) -> FrameResult:
+def _result(frame: Any, group: dict, poses: TemporalRun) -> FrameResult:
     depth = image_to_depth_metres(group["depth"][0])
     plane = lambda role: np.asarray(image_to_array(group[role][0]), np.float32) if role in group else None  # noqa: E731
     intr = camera_info_to_intrinsics(group["info"][0]) if "info" in group else \
         frame.intrinsics.scaled_to(depth.shape[1], depth.shape[0])
     return FrameResult(frame.index, frame.stamp_ns, frame.rgb, depth, plane("boundary"), plane("confidence"),
-                       intr, frame.gt_depth, frame.gt_boundary)
+                       intr, frame.gt_depth, frame.gt_boundary,
+                       pose=poses.pose(frame.stamp_ns, frame.image_msg.header.frame_id))
 
 
 def _write_ply(output: Path, result: FrameResult) -> str:
@@ -78,7 +82,9 @@ def evaluate_recording(input_bag: str | Path, recorded_bag: str | Path, player_l
     with open_bag(input_bag) as reader_in, open_bag(recorded_bag) as reader_out:
         frames_in = len(published) or next(c.msgcount for c in reader_in.connections if c.topic == selection.image)
         frames = iter_frames(reader_in, selection)
-        frame = None
+        # the input bag's /tf, where it has one, gives the camera poses of the flicker measure
+        tf = read_tf(reader_in) if any(c.msgtype == TF_MESSAGE for c in reader_in.connections) else None
+        poses, frame = TemporalRun(TemporalSettings(), tf), None
         try:
             for stamp, group in _output_groups(reader_out, prefix):
                 while frame is None or frame.stamp_ns < stamp:  # outputs come in stamp order, a subset
@@ -89,7 +95,7 @@ def evaluate_recording(input_bag: str | Path, recorded_bag: str | Path, player_l
                 if "depth" not in group:  # answered, but the recorder lost the depth sample
                     run["depth_samples_lost"] = run.get("depth_samples_lost", 0) + 1
                     continue
-                result = _result(frame, group)
+                result = _result(frame, group, poses)
                 report.add(result)
                 if len(received) <= ply_frames:
                     run.setdefault("ply", []).append(_write_ply(output, result))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from modot_ros.evaluation.flicker import FLICKER_LABELS
 from modot_ros.evaluation.scorer import summary_table
 
 RUN_KEYS = (("frames", "frames evaluated"), ("frames_in", "frames in"), ("frames_out", "frames out"),
@@ -37,6 +38,11 @@ def _tables(summary: dict) -> list[tuple[str, list[tuple[str, str]]]]:
         tables.append((f"Occlusion boundaries (BSDS protocol, {proto.get('thresholds', 99)} thresholds, "
                        f"every {proto.get('frame_stride', 1)}. frame)",
                        [(label, _fmt(summary["boundary"][key])) for key, label in BOUNDARY_LABELS.items()]))
+    if "flicker" in summary:
+        temporal = summary["run"].get("temporal", {})
+        title = f"Flicker (camera motion from /tf; temporal_filter {temporal.get('temporal_filter', 'off')})"
+        tables.append((title, [(label, _fmt(summary["flicker"][key])) for key, label in FLICKER_LABELS.items()
+                               if key in summary["flicker"]]))
     return tables
 
 

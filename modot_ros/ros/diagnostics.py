@@ -4,7 +4,7 @@ One status, ``<node name>: pipeline``, with rates, drops, stage timings (mean ov
 frames, ms), end-to-end latency (node clock - header.stamp, so sim time works), GPU memory, the
 last error and the backend (``backend``; ``backend_choice``: how ``auto`` chose it); with a
 ``scale_source``, the metric scale (``scale_*`` keys: source, scale, mode, inliers, residual, age
-of the last trusted fit).
+of the last trusted fit); with a ``temporal_filter``, its last step (``temporal_*``).
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class FrameStats:
         self.last_error = ""
         self.scale: dict[str, str] = {}  # the metric-scale state of the last frame (ros.scale_input)
         self.backend: dict[str, str] = {}  # what runs the network and how auto chose it (set on configure)
+        self.temporal: dict[str, str] = {}  # the temporal filter's last step (ros.temporal_input)
         self.recent_error = False  # since the previous diagnostics message
         self._last = (time.monotonic(), 0, 0)
 
@@ -91,7 +92,7 @@ def diagnostics_message(name: str, hardware_id: str, stats: FrameStats, dropped:
                   "latency_ms": f"{_mean(stats.latency):.2f}",
                   "latency_max_ms": f"{max(stats.latency, default=0.0):.2f}",
                   "gpu_memory_allocated_mb": f"{allocated:.1f}", "gpu_memory_reserved_mb": f"{reserved:.1f}",
-                  "last_error": stats.last_error, **stats.backend, **stats.scale}
+                  "last_error": stats.last_error, **stats.backend, **stats.scale, **stats.temporal}
         recent_error, stats.recent_error = stats.recent_error, False
     level, message = DiagnosticStatus.OK, "ok"
     if state != "active":

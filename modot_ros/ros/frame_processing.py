@@ -2,7 +2,7 @@
 
 On the executor thread, ``input_problem`` refuses an image before any work is spent on it (encoding,
 size, stamp order). On the worker thread, ``process_pair`` runs the fixed order for one synchronised
-(image, camera_info) pair: decode → check against camera_info → predict → metric scale → arrays →
+(image, camera_info) pair: decode → check against camera_info → predict → metric scale → temporal fusion → arrays →
 messages with the input header → publish, timing each stage for the diagnostics.
 """
 from __future__ import annotations
@@ -87,6 +87,8 @@ def _process_frame(node: ModotNode, image: Any, info: Any) -> None:
     tick = time.perf_counter()
     prediction = node.scale_input.apply(prediction, stamp_ns(image.header), image.header.frame_id)
     timings["scale"] = (time.perf_counter() - tick) * 1e3
+    prediction = node.temporal_input.apply(prediction, stamp_ns(image.header), image.header.frame_id,
+                                           mixture=options.publish_mixture or options.edge_points == "snap")
     arrays = compute_frame_arrays(prediction, rgb, options)
     timings["readout"], timings["cloud"] = arrays.timings_ms["edges"], arrays.timings_ms["cloud"]
     tick = time.perf_counter()

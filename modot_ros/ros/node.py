@@ -35,6 +35,7 @@ from modot_ros.ros.params import apply_changes, declare_all
 from modot_ros.ros.qos import parse_qos
 from modot_ros.ros.scale_input import ScaleInput
 from modot_ros.ros.silent_input import SilentInputWatchdog
+from modot_ros.ros.temporal_input import TemporalInput
 from modot_ros.ros.worker import FreshestWorker
 from modot_ros.pipeline.stamp_sync import StampSync, stamp_ns
 
@@ -66,6 +67,7 @@ class ModotNode(LifecycleNode):
         self.worker: FreshestWorker | None = None
         self.sync: StampSync | None = None
         self.scale_input: ScaleInput | None = None
+        self.temporal_input: TemporalInput | None = None
         self.last_stamp = -1
         self.image_topic = self.resolve_topic_name("image")
         self.watchdog = SilentInputWatchdog()
@@ -173,6 +175,9 @@ class ModotNode(LifecycleNode):
         self.scale_input = ScaleInput(self, self.config, qos)
         if self.scale_input.subscription is not None:
             self.subscriptions_.append(self.scale_input.subscription)
+        self.temporal_input = TemporalInput(self, self.config, qos)
+        if self.temporal_input.subscription is not None:
+            self.subscriptions_.append(self.temporal_input.subscription)
         self.watchdog.restart(qos)
         self.state_name = "active"
         return TransitionCallbackReturn.SUCCESS

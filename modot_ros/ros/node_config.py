@@ -18,6 +18,7 @@ from modot_ros.config import config_field as _f
 from modot_ros.config import depth_range_problem
 from modot_ros.pipeline.options import output_field
 from modot_ros.scale.settings import ScaleSettings, scale_field
+from modot_ros.temporal.settings import temporal_field
 
 QOS_PRESETS = ("SENSOR_DATA", "DEFAULT", "SYSTEM_DEFAULT")
 PRECISIONS = ("auto", "fp32", "fp16")
@@ -124,6 +125,14 @@ class NodeConfig:
     scale_hold: float = scale_field("scale_hold")
     scale_max_age: float = scale_field("scale_max_age")
     scale_poor_confidence: float = scale_field("scale_poor_confidence")
+    # temporal fusion (modot_ros.temporal.settings; docs/node.md: Temporal filter)
+    temporal_filter: str = temporal_field("temporal_filter")
+    temporal_gate: float = temporal_field("temporal_gate")
+    temporal_process_noise: float = temporal_field("temporal_process_noise")
+    temporal_boundary: float = temporal_field("temporal_boundary")
+    temporal_max_translation: float = temporal_field("temporal_max_translation")
+    temporal_max_rotation: float = temporal_field("temporal_max_rotation")
+    temporal_fixed_frame: str = temporal_field("temporal_fixed_frame")
 
     def validate(self) -> list[str]:
         """Reasons this configuration is not allowed (empty when it is fine)."""

@@ -31,6 +31,15 @@ def message_class(msgtype: str) -> type:
         raise BagError(f"message type {msgtype} is not installed for rclpy; cannot play it") from None
 
 
+def _installed(msgtype: str, node) -> bool:
+    try:
+        message_class(msgtype)
+    except BagError as error:
+        node.get_logger().warning(f"{error}; its topic is not played")
+        return False
+    return True
+
+
 class BagPlayer:
     """Publishes the chosen topics of an open bag reader at ``rate`` x recorded speed."""
 
@@ -43,6 +52,8 @@ class BagPlayer:
         missing = set(topics or ()) - {c.topic for c in self.connections}
         if missing:
             raise BagError(f"topics {sorted(missing)} are not in the bag")
+        if topics is None:  # "all": a topic whose type this install lacks (tf2_msgs in a pip venv) is left out
+            self.connections = [c for c in self.connections if _installed(c.msgtype, node)]
         qos = QoSProfile(depth=qos_depth, reliability=ReliabilityPolicy.RELIABLE)
         self.publishers = {c.topic: node.create_publisher(message_class(c.msgtype), c.topic, qos)
                            for c in self.connections}

@@ -1,6 +1,7 @@
 """rosbag2 writer of synthetic video with ground truth (mcap or sqlite3, ROS 2 Jazzy types).
 
-Topics and encodings are those of ``modot_ros.bags.ground_truth`` (``GT_TOPICS``); 30 Hz stamps.
+Topics and encodings are those of ``modot_ros.bags.ground_truth`` (``GT_TOPICS``, and the camera's
+pose on /tf in ``odom``); 30 Hz stamps.
 Frames are consecutive 30 Hz frames along each scene's trajectory.
 """
 from __future__ import annotations
@@ -28,7 +29,8 @@ def _write_sample(writer: GroundTruthBagWriter, sample: dict, stamp_ns: int) -> 
     writer.write_frame(stamp_ns, sample["rgb"].permute(1, 2, 0).cpu().numpy(),
                        CameraIntrinsics(k[0, 0], k[1, 1], k[0, 2], k[1, 2], int(width), int(height)),
                        sample["depth"][0].cpu().numpy().astype(np.float32),
-                       sample["boundary"][0].cpu().numpy().astype(np.uint8) * 255)
+                       sample["boundary"][0].cpu().numpy().astype(np.uint8) * 255,
+                       pose=sample["pose"].cpu().numpy())
 
 
 def write_bag(path: str | Path, n_frames: int, height: int, width: int, storage: str = "mcap",

@@ -1,0 +1,1 @@
+"""Temporal fusion of successive depth predictions (``temporal_filter``); ROS-free."""
