@@ -112,7 +112,8 @@ def test_adapt_from_a_bag_in_one_line_picks_depth_holds_out_the_tail_and_writes_
     assert not trained & set(split["heldout_names"])
 
 
-def test_the_gate_keeps_the_old_weights_with_one_line(tmp_path, robot_bag, tiny_init, tiny_caches, capsys):  # noqa: F811
+def test_the_gate_keeps_the_old_weights_with_one_line(tmp_path, robot_bag, tiny_init,
+                                                      tiny_caches, capsys):  # noqa: F811
     code, report = _run(tmp_path, robot_bag, tiny_init, tiny_caches)
     assert code == 0
     if report["gate"]["passed"]:  # two steps of a tiny model may by chance help; then the file is there
@@ -122,7 +123,8 @@ def test_the_gate_keeps_the_old_weights_with_one_line(tmp_path, robot_bag, tiny_
         assert "weights not written" in capsys.readouterr().err
 
 
-def test_scan_supervision_projects_the_lidar_into_sparse_rows(tmp_path, robot_bag, tiny_init, tiny_caches):  # noqa: F811
+def test_scan_supervision_projects_the_lidar_into_sparse_rows(tmp_path, robot_bag, tiny_init,
+                                                              tiny_caches):  # noqa: F811
     code, report = _run(tmp_path, robot_bag, tiny_init, tiny_caches, "--supervision", "scan")
     assert code == 0
     rec = report["recording"]
@@ -133,7 +135,8 @@ def test_scan_supervision_projects_the_lidar_into_sparse_rows(tmp_path, robot_ba
     assert rows.size <= 2 and np.isfinite(depth).sum() > 10  # one row (rounding may split it)
 
 
-def test_tf_supervision_trains_self_supervised_on_the_training_part(tmp_path, robot_bag, tiny_init, tiny_caches):  # noqa: F811
+def test_tf_supervision_trains_self_supervised_on_the_training_part(
+        tmp_path, robot_bag, tiny_init, tiny_caches):  # noqa: F811
     code, report = _run(tmp_path, robot_bag, tiny_init, tiny_caches, "--supervision", "tf")
     assert code == 0
     config = load_checkpoint(tmp_path / "out" / "run" / "final.pt").training_config

@@ -125,8 +125,10 @@ def scale_factor(init: Path, frames: list[dict], max_frames: int = 64) -> dict:
 
 
 def with_camera_scale(source: Path, factor: float, target: Path, record: dict | None = None) -> Path:
-    """``source``'s weights with metric depth divided by ``factor`` (``canonical_focal`` x factor:
-    metric = canonical x fx_net / canonical_focal), written to ``target``."""
+    """Write ``source``'s weights with metric depth divided by ``factor`` to ``target``.
+
+    ``canonical_focal`` x factor, as metric = canonical x fx_net / canonical_focal.
+    """
     from modot_ros.checkpoint import build_model, save_checkpoint
 
     model, checkpoint = build_model(source)
@@ -140,9 +142,11 @@ def with_camera_scale(source: Path, factor: float, target: Path, record: dict | 
 
 def _recording_source(recording: Recording, split: TimeSplit, output: Path, options: AdaptOptions,
                       depth_scale: float = 1.0) -> SourceConfig:
-    """The training source of the recording's training part: a folder of its frames (depth, scan;
-    depth x ``depth_scale``, the network's own scale) or the bag itself up to the split (tf, none:
-    self-supervised video)."""
+    """The training source of the recording's training part.
+
+    A folder of its frames (depth, scan; depth x ``depth_scale``, the network's own scale) or the
+    bag itself up to the split (tf, none: self-supervised video).
+    """
     weight = 1.0 - options.synthetic_share
     if recording.supervision in ("depth", "scan"):
         frames = [f | {"depth": f["depth"] * np.float32(depth_scale)} for f in split.train]
@@ -201,8 +205,11 @@ def ensure_replay(config: TrainConfig, options: AdaptOptions) -> None:
 
 
 def score_heldout(before: Path, candidates: dict[str, Path], heldout: list[dict], output: Path) -> dict:
-    """Held-out report (before and each candidate) written to ``output``: its summary and, per
-    candidate, the bootstraps of candidate - before; {} when no held-out frame has a depth image."""
+    """Write the held-out report (the start and each candidate) to ``output``.
+
+    Returns its summary and, per candidate, the bootstraps of candidate - before; {} when no
+    held-out frame has a depth image.
+    """
     from training.real_frames_report import load_models, write_report
 
     frames = [{"rgb": f["rgb"], "depth": f["truth"], "intrinsics": f["intrinsics"], "boundary": None}
@@ -246,9 +253,10 @@ def judge(versus: dict) -> tuple[bool, str]:
 
 
 def choose(heldout: dict, synthetic: dict, max_synthetic_loss: float) -> tuple[str | None, str]:
-    """The candidate to write (``after``, else ``calibrated``: the start with the camera's scale only) and
-    one line saying why; (None, why not) when neither improves the held-out frames or ``after``
-    forgets the engine's frames.
+    """The candidate to write and one line saying why.
+
+    ``after`` (the fine-tune), else ``calibrated`` (the start with the camera's scale only); (None,
+    why not) when neither improves the held-out frames or ``after`` forgets the engine's frames.
 
     Choosing between two candidates on the held-out frames makes their score a little optimistic;
     the report shows both beside the start.
@@ -334,11 +342,13 @@ def markdown(report: dict) -> str:
     lines += ["", "| minus before | error | mean | 95 % interval | verdict |", "|---|---|---|---|---|"]
     for name, versus in held.get("minus_before", {}).items():
         for key, b in versus.items():
-            lines.append(f"| {name} | {key} | {b['mean']:+.3f} | [{b['low']:+.3f}, {b['high']:+.3f}] | {b['verdict']} |")
+            lines.append(f"| {name} | {key} | {b['mean']:+.3f} | [{b['low']:+.3f}, {b['high']:+.3f}] | "
+                         f"{b['verdict']} |")
     syn = report["synthetic_val"]
     lines += ["", f"Synthetic validation AbsRel: before {syn['before']['abs_rel']:.3f}, after "
                   f"{syn['after']['abs_rel']:.3f}.", "",
-              f"Camera scale: the start put the training frames {report['scale_calibration']['predicted_over_measured']}x "
+              f"Camera scale: the start put the training frames "
+              f"{report['scale_calibration']['predicted_over_measured']}x "
               "as far as measured; they train in the network's scale and the written weights divide by it.",
               f"**Gate: {'passed' if report['gate']['passed'] else 'not passed'}** — {report['gate']['reason']}.",
               f"Weights: {report['weights'] or 'not written (the old weights stay; --force writes anyway)'}.",
@@ -378,9 +388,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--replay-cache", default=d.replay_cache, help="engine frames replayed (rendered when missing)")
     p.add_argument("--replay-video-cache", default=d.replay_video_cache,
                    help="tf/none: engine frames with source frames, replayed (rendered when missing)")
-    p.add_argument("--val-cache", default=d.val_cache, help="engine validation frames (forgetting; rendered when missing)")
+    p.add_argument("--val-cache", default=d.val_cache,
+                   help="engine validation frames (forgetting; rendered when missing)")
     p.add_argument("--val-frames", type=int, default=d.val_frames)
-    p.add_argument("--replay-scenes", type=int, default=d.replay_scenes, help="scenes rendered for a missing replay cache")
+    p.add_argument("--replay-scenes", type=int, default=d.replay_scenes,
+                   help="scenes rendered for a missing replay cache")
     p.add_argument("--no-calibrate", action="store_true",
                    help="do not fit the network's global scale to the training frames before fine-tuning")
     p.add_argument("--force", action="store_true", help="write the weights even when the gate fails")

@@ -23,7 +23,6 @@ frames' report: per frame, bootstrap, panels of RGB | GT | each model, aligned).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path

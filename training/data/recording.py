@@ -63,8 +63,10 @@ class Recording:
 def read_recording(path: str | Path, supervision: str = "auto", max_frames: int = 300,
                    topics: dict | None = None, laser_extrinsic: str = "0 0 0 0 0 0",
                    scan_max_age_s: float = 0.1) -> Recording:
-    """The recording at ``path`` (a bag: mcap/sqlite3 file or folder with metadata.yaml; or a
-    frame folder with rgb/ depth/ intrinsics) with its supervision; one-line ``DataError`` on problems.
+    """The recording at ``path`` with its supervision; one-line ``DataError`` on problems.
+
+    ``path``: a bag (an mcap/sqlite3 file or a folder with metadata.yaml) or a frame folder with
+    rgb/, depth/ and intrinsics.
 
     topics: image / camera_info / depth / scan names ("" or missing: auto-detected).
     """
@@ -223,9 +225,10 @@ class TimeSplit:
 
 
 def split_by_time(frames: list[dict], holdout: float = 0.2, gap: float = 0.05) -> TimeSplit:
-    """Hold out the frames in the last ``holdout`` of the recording's time span; leave out those
-    in the ``gap`` (a share of the span) before it, so nothing trained on sits right beside a
-    held-out frame. DataError when either side would be empty.
+    """Hold out the frames in the last ``holdout`` of the recording's time span.
+
+    Those in the ``gap`` (a share of the span) before it are left out, so nothing trained on sits
+    right beside a held-out frame. DataError when either side would be empty.
     """
     if not 0.0 < holdout < 1.0 or not 0.0 <= gap < 1.0 - holdout:
         raise DataError(f"holdout {holdout} must be in (0, 1) and gap {gap} in [0, 1 - holdout)")

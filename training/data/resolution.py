@@ -38,8 +38,10 @@ def halved(batch: dict) -> dict:
 
 
 def nearest_surface_resize(depth: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """(H, W) metric depth (NaN/<=0 invalid) at ``height`` x ``width``: each target pixel the
-    nearest valid depth among the source pixels whose centres fall in it, NaN where none does.
+    """(H, W) metric depth (NaN/<=0 invalid) at ``height`` x ``width``, keeping the nearest surface.
+
+    Each target pixel takes the nearest valid depth among the source pixels whose centres fall in
+    it, NaN where none does.
 
     Down-sizing only (a larger target leaves holes): a target at least as large as the source in
     either direction falls back to a nearest-neighbour resize.
