@@ -35,6 +35,21 @@ def config_field(default: Any, help: str, choices: tuple | None = None, *, range
                            "group": group}, **kwargs)
 
 
+def copied_field(source: type, name: str) -> Any:
+    """A copy of the config dataclass ``source``'s field ``name`` (default, help, range) for another class.
+
+    The node's parameters that another module owns (scale, temporal filter) are declared this way, so
+    each default lives in one place.
+    """
+    original = source.__dataclass_fields__[name]
+    return field(default=original.default, metadata=original.metadata)
+
+
+def fields_from(cls: type, config: Any) -> Any:
+    """``cls`` built from the attributes of ``config`` (e.g. the node's) that share its fields' names."""
+    return cls(**{name: getattr(config, name) for name in cls.__dataclass_fields__})
+
+
 def depth_range_problem(min_depth: float, max_depth: float) -> str | None:
     """Why (min_depth, max_depth) is not a depth range (None when 0 < min_depth < max_depth)."""
     if min_depth <= 0:

@@ -5,12 +5,11 @@ and ranges from these fields (``scale_field``); bag and training evaluation buil
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
-from modot_ros.config import config_field as _f
+from modot_ros.config import config_field as _f, copied_field, fields_from
 
 SCALE_SOURCES = ("model", "camera_height", "sparse_depth", "laser_scan", "range")
 
@@ -113,7 +112,7 @@ class ScaleSettings:
 
     @classmethod
     def from_config(cls, config: Any) -> "ScaleSettings":
-        return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
+        return fields_from(cls, config)
 
 
 SCALE_FIELDS = {f.name: f for f in fields(ScaleSettings)}
@@ -121,4 +120,4 @@ SCALE_FIELDS = {f.name: f for f in fields(ScaleSettings)}
 
 def scale_field(name: str) -> Any:
     """A copy of ``ScaleSettings``' field ``name`` for another config class (the node's)."""
-    return dataclasses.field(default=SCALE_FIELDS[name].default, metadata=SCALE_FIELDS[name].metadata)
+    return copied_field(ScaleSettings, name)

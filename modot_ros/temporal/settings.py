@@ -6,11 +6,10 @@ them from flags. docs/node.md (Temporal filter) says when to use which mode.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-from modot_ros.config import config_field as _f
+from modot_ros.config import config_field as _f, copied_field, fields_from
 
 TEMPORAL_FILTERS = ("off", "static", "odometry")
 
@@ -48,7 +47,7 @@ class TemporalSettings:
 
     @classmethod
     def from_config(cls, config: Any) -> "TemporalSettings":
-        return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
+        return fields_from(cls, config)
 
 
 TEMPORAL_FIELDS = {f.name: f for f in fields(TemporalSettings)}
@@ -56,4 +55,4 @@ TEMPORAL_FIELDS = {f.name: f for f in fields(TemporalSettings)}
 
 def temporal_field(name: str) -> Any:
     """A copy of ``TemporalSettings``' field ``name`` for another config class (the node's)."""
-    return dataclasses.field(default=TEMPORAL_FIELDS[name].default, metadata=TEMPORAL_FIELDS[name].metadata)
+    return copied_field(TemporalSettings, name)
