@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 
-from modot_ros.checkpoint import default_weights_path
+from modot_ros.checkpoint import default_weights_path, load_checkpoint
 from modot_ros.inference import DepthBoundaryEstimator
 from modot_ros.scale.fit import fit_points
 from modot_ros.scale.samples import ground_truth_samples
@@ -140,7 +140,6 @@ def run_one(camera: str, frames: list[dict], names: list[str], fold: list[int], 
                                for name, other in others.items()}
     # forgetting: the engine's frames in the network's own scale (the camera's factor is not theirs)
     result["synthetic_test"] = {"before": synthetic_before, "after": synthetic_scores(native, test_frames)}
-    from modot_ros.checkpoint import load_checkpoint
     leg = load_checkpoint(native).training_config["run_stats"]["legs"][-1]
     result["steps"], result["train_seconds"] = leg["end_step"] - leg["start_step"], leg["train_seconds"]
     (run_dir / "result.json").write_text(json.dumps(result, indent=1))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import yaml
@@ -233,10 +233,13 @@ def _gt_array(msg: Any, topic: str, shape: tuple[int, int], boundary: bool) -> n
 
 
 def iter_frames(reader: AnyReader, topics: TopicSelection,
-                intrinsics: tuple[float, float, float, float] | None = None) -> Iterator[Frame]:
+                intrinsics: tuple[float, float, float, float] | None = None,
+                keep: Callable[[int], bool] | None = None) -> Iterator[Frame]:
     """Frames of the bag matched by stamp; camera_info falls back to the latest one received.
 
     intrinsics: (fx, fy, cx, cy) in image pixels, used when ``topics.camera_info`` is None.
+    keep: frame index -> whether to decode and yield it (thinning a long recording decodes only
+    the frames it keeps; indices still count every image).
 
     Unsupported encodings, size mismatches and missing camera_info raise BagError at the frame
     concerned, so callers keep the frames before it.
@@ -250,6 +253,9 @@ def iter_frames(reader: AnyReader, topics: TopicSelection,
             continue
         msg, t_ns = group["image"]
         info = group["camera_info"][0] if "camera_info" in group else latest_info
+        if keep is not None and not keep(index):
+            index += 1
+            continue
         try:
             rgb = decode_rgb(msg)
             if topics.camera_info:

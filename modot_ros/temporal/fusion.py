@@ -197,7 +197,7 @@ class TemporalFilter:
             mu = np.float32(1.0) / depth
             if params.shape[0] == 5:  # the dominant component (``mixture.dominant_index``) takes the fusion
                 second = params[4] < 0.5
-                for component, where in ((0, fused > second), (1, fused & second)):  # fused > second: & ~
+                for component, where in ((0, fused & ~second), (1, fused & second)):
                     np.copyto(params[component], mu, where=where)
                     np.copyto(params[2 + component], std * mu, where=where)  # std(1/z) = std(ln z) / z
             else:

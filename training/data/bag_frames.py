@@ -35,19 +35,17 @@ def bag_frames(path: str | Path, stride: int = 1, max_frames: int = 0, topics: d
             if need_depth and not selection.gt_depth:
                 raise DataError(f"bag {path} has no depth topic (32FC1 or 16UC1, raw or compressedDepth) registered to "
                                 f"{selection.image}; training needs one (set depth: TOPIC)")
-            yield from _frames(iter_frames(reader, selection), path, stride, max_frames,
-                               selection.gt_boundary is not None)
+            frames = iter_frames(reader, selection, keep=lambda i: i % stride == 0)  # the others stay undecoded
+            yield from _frames(frames, path, max_frames, selection.gt_boundary is not None)
     except BagError as error:
         raise DataError(f"bag {path}: {error}; in data.sources name topics with image / camera_info / "
                         "depth / boundary") from None
 
 
-def _frames(frames, path, stride: int, max_frames: int, labelled: bool) -> Iterator[dict]:
+def _frames(frames, path, max_frames: int, labelled: bool) -> Iterator[dict]:
     used, without_depth = 0, 0
     try:
         for frame in frames:
-            if frame.index % stride:
-                continue
             if frame.gt_depth is None:
                 without_depth += 1
                 continue

@@ -127,7 +127,7 @@ def _read_bag(path: Path, supervision: str, max_frames: int, topics: dict, laser
             images = sum(c.msgcount for c in reader.connections if c.topic == selection.image)
             selection = dataclasses.replace(selection, gt_boundary=None)  # depth may still score held-out frames
             keep = set(_evenly(images, max_frames))
-            frames = [_bag_frame(f) for f in iter_frames(reader, selection) if f.index in keep]
+            frames = [_bag_frame(f) for f in iter_frames(reader, selection, keep=keep.__contains__)]
     except BagError as error:
         raise DataError(f"bag {path}: {error}") from None
     if not frames:
