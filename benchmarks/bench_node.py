@@ -87,13 +87,15 @@ def peer(rate: float, seconds: float, width: int, height: int, out: str) -> None
 
 
 def run(rate: float, seconds: float, width: int = 320, height: int = 240,
-        net: tuple[int, int] = (320, 240), backend: str = "torch") -> dict:
+        net: tuple[int, int] = (320, 240), backend: str = "torch", params: tuple[str, ...] = ()) -> dict:
+    """One node run; ``params``: more ``name:=value`` node parameters (e.g. ``pipeline_threads:=1``)."""
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp, out = Path(tmp_name), Path(tmp_name) / "bench.json"
         env = _env(tmp) | {"MODOT_ROS_CACHE": str(tmp / "cache")}  # ONNX export is part of start-up
         node = subprocess.Popen([sys.executable, "-m", "modot_ros.ros.node", "--ros-args", "-p", "random_weights:=true",
                                  "-p", "device:=cpu", "-p", f"input_width:={net[0]}", "-p", f"input_height:={net[1]}",
-                                 "-p", "lazy:=false", "-p", f"backend:={backend}"], env=env, cwd=REPO,
+                                 "-p", "lazy:=false", "-p", f"backend:={backend}",
+                                 *(arg for p in params for arg in ("-p", p))], env=env, cwd=REPO,
                                 stdout=(tmp / "node.log").open("w"), stderr=subprocess.STDOUT)
         try:
             subprocess.run([sys.executable, "-m", "benchmarks.bench_node", "--peer", "--rate", str(rate),
@@ -137,11 +139,16 @@ def main() -> None:
     parser.add_argument("--size", type=int, nargs=2, default=(320, 240))
     parser.add_argument("--out", default="")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--backend", default="torch")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME:=VALUE",
+                        help="another node parameter, e.g. -p pipeline_threads:=1 -p threads:=1")
     args = parser.parse_args()
     if args.peer:
         peer(args.rate, args.seconds, *args.size, args.out)
         return
-    for row in rows(run(args.rate, 3.0 if args.quick else args.seconds, *args.size)):
+    result = run(args.rate, 3.0 if args.quick else args.seconds, *args.size, backend=args.backend,
+                 params=tuple(args.param))
+    for row in rows(result, f"node {args.size[0]}x{args.size[1]} image, {args.backend} {' '.join(args.param)}"):
         print(row)
 
 

@@ -48,11 +48,11 @@ def staged_predict(estimator, rgb: np.ndarray, intr: CameraIntrinsics) -> tuple[
     cfg, lap = estimator.config, Laps(estimator.device)
     images = torch.from_numpy(np.ascontiguousarray(rgb[None])).to(estimator.device)
     lap("to tensor")
-    x = images.permute(0, 3, 1, 2).float().div_(255.0)  # to_network_input, step by step
-    lap("normalise (uint8 NHWC -> float NCHW / 255)")
-    x = F.interpolate(x, size=(cfg.input_height, cfg.input_width), mode="bilinear", align_corners=False,
-                      antialias=True)
-    lap("resize (antialiased bilinear)")
+    x = F.interpolate(images.permute(0, 3, 1, 2), size=(cfg.input_height, cfg.input_width), mode="bilinear",
+                      align_corners=False, antialias=True)  # to_network_input, step by step (CPU)
+    lap("resize (antialiased bilinear, uint8)")
+    x = x.float().div_(255.0)
+    lap("normalise (uint8 -> float / 255, network size)")
     x = x.contiguous(memory_format=torch.channels_last)
     if not estimator.backend.startswith("torch"):
         x = x.float().contiguous()  # the graph engines read NCHW: their forward makes this copy itself
@@ -60,26 +60,15 @@ def staged_predict(estimator, rgb: np.ndarray, intr: CameraIntrinsics) -> tuple[
     params, logits = estimator._network(x)
     lap("engine call")
     height, width = rgb.shape[:2]
-    boundary = torch.sigmoid(F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False))
+    boundary = torch.sigmoid(mixture.resize_params(logits, (height, width)))
     lap("OB (resize logits, sigmoid)")
-    params = mixture.resize_params(params, (height, width))
+    metric = mixture.to_metric(params, estimator._scales([intr]))
+    lap("canonical -> metric camera (network size)")
+    metric = mixture.resize_params(metric, (height, width))
     lap("resample mixture parameters")
-    mu_star, sigma_star = mixture.dominant_inverse_depth(params), mixture.dominant_sigma(params)
-    lap("dominant mode")
-    mu_bar = mixture.mean_inverse_depth(params)
-    lap("mean")
-    variance = mixture.total_variance(params)  # mixture.readout computes it; predict() returns no field of it
-    lap("variance")
-    amb = mixture.ambiguity(params)
-    confidence = (1.0 - amb) * torch.exp(-sigma_star / mu_star)
-    lap("ambiguity, confidence")
-    s = estimator._scales([intr]).view(-1, 1, 1, 1)
-    depth, depth_mean, sigma = s / mu_star, s / mu_bar, s * sigma_star / mu_star.square()
-    _ = s * variance.sqrt() / mu_bar.square()
-    metric = params.clone()
-    metric[:, :4] /= s
-    depth = torch.where(torch.isfinite(depth), depth, float("nan"))
-    lap("canonical -> metric camera")
+    read = mixture.readout(metric)
+    depth, depth_mean, sigma, amb, confidence = read.depth, read.depth_mean, read.sigma, read.ambiguity, read.confidence
+    lap("read-outs (dominant mode, mean, sigma, ambiguity, confidence)")
     out = {name: t[0, 0].cpu().numpy() for name, t in (("depth", depth), ("depth_mean", depth_mean),
            ("boundary", boundary), ("confidence", confidence), ("ambiguity", amb), ("sigma", sigma))}
     out["params"] = metric[0].cpu().numpy()

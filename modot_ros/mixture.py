@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -31,7 +33,6 @@ class Readout(NamedTuple):
     sigma: torch.Tensor        # within-surface std of depth: scale * sigma_k* / mu_k*^2 (NaN: regression)
     ambiguity: torch.Tensor    # 1 - max weight, in [0, 0.5] (0 for regression)
     confidence: torch.Tensor   # max weight * exp(-sigma_k*/mu_k*), in (0, 1] (1 for regression)
-    total_sigma: torch.Tensor  # total mixture std of depth (law of total variance, delta method)
 
 
 def inverse_depth_range(min_depth: float, max_depth: float) -> tuple[float, float]:
@@ -85,10 +86,23 @@ def mean_logit(depth: float, min_depth: float, max_depth: float, param: str = "l
 
 
 def resize_params(params: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinearly resample parameters to ``size`` = (H, W) (pixel-centre aligned)."""
+    """Bilinearly resample parameters (or any per-pixel linear quantity: OB logits) to ``size`` = (H, W).
+
+    Pixel-centre aligned (``align_corners=False``). Inference (a CPU tensor, no gradient) goes
+    through OpenCV plane by plane, ~5x faster than torch's kernel at 2x (issue 30's stage
+    table); same convention, equal to torch's within 1e-6 relative at integer ratios and 4e-3 at
+    others (OpenCV's coefficient rounding). Training keeps torch's kernel (gradients, CUDA).
+    """
     if tuple(params.shape[-2:]) == tuple(size):
         return params
-    return F.interpolate(params.float(), size=size, mode="bilinear", align_corners=False)
+    params = params.float()
+    if params.device.type != "cpu" or (params.requires_grad and torch.is_grad_enabled()):
+        return F.interpolate(params, size=size, mode="bilinear", align_corners=False)
+    planes = params.detach().contiguous().numpy()
+    out = np.empty((*planes.shape[:2], *size), np.float32)
+    for image, resized in zip(planes.reshape(-1, *planes.shape[2:]), out.reshape(-1, *size)):
+        cv2.resize(image, (size[1], size[0]), dst=resized, interpolation=cv2.INTER_LINEAR)
+    return torch.from_numpy(out)
 
 
 def is_mixture(params: torch.Tensor) -> bool:
@@ -150,22 +164,46 @@ def _scale(scale: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
     return scale.reshape(-1, 1, 1, 1) if scale.ndim == 1 else scale
 
 
-def readout(params: torch.Tensor, scale: torch.Tensor | float = 1.0) -> Readout:
-    """All read-outs from (already resampled) parameters.
+def to_metric(params: torch.Tensor, scale: torch.Tensor | float) -> torch.Tensor:
+    """Canonical -> metric parameters: means and std-devs divided by ``scale`` (float or (B,)), weight kept.
 
-    ``scale`` (float or (B,)) maps canonical depth to metric depth (= fx_net / canonical_focal).
+    Linear per pixel, so it commutes with ``resize_params``: the inference path scales at the
+    network's size, before resampling to a (usually larger) camera grid.
     """
     params = params.float()
-    s = _scale(scale, params)
-    mu_star = dominant_inverse_depth(params)
-    sigma_star = dominant_sigma(params)
-    mu_bar = mean_inverse_depth(params)
-    amb = ambiguity(params)
-    if is_mixture(params):
-        confidence = (1.0 - amb) * torch.exp(-sigma_star / mu_star)
-    else:
-        confidence = torch.ones_like(mu_star)
-    # Delta method: z = s / mu  =>  std_z = s * std_mu / mu^2.
-    return Readout(depth=s / mu_star, depth_mean=s / mu_bar, sigma=s * sigma_star / mu_star.square(),
-                   ambiguity=amb, confidence=confidence,
-                   total_sigma=s * total_variance(params).sqrt() / mu_bar.square())
+    s = torch.as_tensor(scale, dtype=torch.float32, device=params.device).reshape(-1, 1, 1, 1)
+    if not is_mixture(params):
+        return params / s
+    divisor = torch.ones(s.shape[0], 5, 1, 1, device=params.device)
+    divisor[:, :4] = s
+    return params / divisor
+
+
+def readout(params: torch.Tensor, scale: torch.Tensor | float = 1.0) -> Readout:
+    """All read-outs from (already resampled) parameters, in few full-size passes (the node's hot path).
+
+    ``scale`` (float or (B,)) maps canonical depth to metric depth (= fx_net / canonical_focal);
+    1.0 for parameters already metric (``to_metric``). A depth that is not finite (an engine's
+    overflow) is NaN.
+    """
+    params = params.float()
+    s = None if isinstance(scale, (int, float)) and scale == 1.0 else _scale(scale, params)
+    scaled = (lambda t: t) if s is None else (lambda t: t.mul_(s))  # noqa: E731 (in place: fresh tensors)
+    if not is_mixture(params):
+        depth = scaled(torch.reciprocal(params)).nan_to_num_(posinf=float("nan"), neginf=float("nan"))
+        return Readout(depth=depth, depth_mean=depth.clone(), sigma=torch.full_like(params, float("nan")),
+                       ambiguity=torch.zeros_like(params), confidence=torch.ones_like(params))
+    mu_1, mu_2, sigma_1, sigma_2, w_1 = params.split(1, dim=1)
+    first = (w_1 >= 0.5).float()  # dominant component; ties go to component 1 (lerp is exact at 0 and 1)
+    inverse = torch.reciprocal(torch.lerp(mu_2, mu_1, first))  # 1 / mu_k*
+    relative = torch.lerp(sigma_2, sigma_1, first).mul_(inverse)  # sigma_k* / mu_k*
+    top = torch.maximum(w_1, 1.0 - w_1)
+    sigma = scaled(relative * inverse)  # delta method: z = s / mu => std_z = s * std_mu / mu^2
+    return Readout(depth=scaled(inverse).nan_to_num_(posinf=float("nan"), neginf=float("nan")),
+                   depth_mean=scaled(torch.reciprocal(torch.lerp(mu_2, mu_1, w_1))), sigma=sigma,
+                   ambiguity=1.0 - top, confidence=torch.exp(relative.neg_()).mul_(top))
+
+
+def total_sigma(params: torch.Tensor, scale: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """Total mixture std of depth (law of total variance, delta method): s * sqrt(var) / mu_bar^2."""
+    return _scale(scale, params) * total_variance(params).sqrt() / mean_inverse_depth(params).square()

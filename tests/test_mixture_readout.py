@@ -74,7 +74,7 @@ def test_readouts_match_closed_forms():
     np.testing.assert_allclose(r.ambiguity, 0.3, rtol=1e-6)
     np.testing.assert_allclose(r.sigma, 2.0 * 0.02 / 0.5**2, rtol=1e-6)
     np.testing.assert_allclose(r.confidence, 0.7 * np.exp(-0.02 / 0.5), rtol=1e-6)
-    np.testing.assert_allclose(r.total_sigma, 2.0 * np.sqrt(var) / mu_bar**2, rtol=1e-5)
+    np.testing.assert_allclose(mixture.total_sigma(p, 2.0), 2.0 * np.sqrt(var) / mu_bar**2, rtol=1e-5)
 
 
 def test_weight_below_half_selects_component_two():

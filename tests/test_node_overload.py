@@ -7,10 +7,11 @@ pytestmark = pytest.mark.ros
 DELAY_MS = 250
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
+@pytest.fixture(scope="module", params=[2, 1], ids=["pipeline_threads=2", "pipeline_threads=1"])
+def run(request, tmp_path_factory):
     return run_scenario(tmp_path_factory.mktemp("overload"), "overload",
-                        ["--ros-args", *FAST, "-p", f"debug_delay_ms:={DELAY_MS}"])
+                        ["--ros-args", *FAST, "-p", f"debug_delay_ms:={DELAY_MS}",
+                         "-p", f"pipeline_threads:={request.param}"])
 
 
 def test_latency_stays_bounded(run):

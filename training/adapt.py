@@ -66,6 +66,7 @@ class AdaptOptions:
     synthetic_share: float = 0.5
     lr: float = 1.0e-4
     encoder_lr_scale: float = 1.0
+    start_decay: float = 0.0  # L2-SP pull toward the start weights (training/start_anchor.py)
     replay_scenes: int = 500
     replay_cache: str = REPLAY_CACHE
     replay_video_cache: str = REPLAY_VIDEO_CACHE
@@ -181,6 +182,7 @@ def adaptation_config(init: Path, source: SourceConfig, supervision: str, option
                                                "val_cache": options.val_cache, "val_images": 16}
     values["optim"] = values.get("optim", {}) | {"lr": options.lr, "lr_end_ratio": 0.2,
                                                  "encoder_lr_scale": options.encoder_lr_scale,
+                                                 "start_decay": options.start_decay,
                                                  "encoder_frozen_steps": 0}
     values["loss"] = values.get("loss", {}) | {"balance_samples": True}
     values["schedule"] = values.get("schedule", {}) | budget | {"init_lr": "config", "val_every": 0,
@@ -374,6 +376,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--encoder-lr-scale", type=float, default=d.encoder_lr_scale,
                    help="the encoder's LR as a share of the rest's (0 freezes it)")
+    p.add_argument("--start-decay", type=float, default=d.start_decay,
+                   help="pull toward the start weights against forgetting (L2-SP; 0: off; default %(default)s)")
     p.add_argument("--holdout", type=float, default=0.2, help="last share of the time held out (default 0.2)")
     p.add_argument("--gap", type=float, default=0.05, help="share of the time left out before the held-out part")
     p.add_argument("--max-frames", type=int, default=300, help="images kept, evenly over the recording")
@@ -406,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         options = AdaptOptions(minutes=args.minutes if not args.steps else 0.0, steps=args.steps,
                                threads=args.threads, device=args.device, seed=args.seed,
                                synthetic_share=args.synthetic_share, lr=args.lr,
-                               encoder_lr_scale=args.encoder_lr_scale, camera_height_m=args.camera_height,
+                               encoder_lr_scale=args.encoder_lr_scale, start_decay=args.start_decay,
+                               camera_height_m=args.camera_height,
                                replay_cache=args.replay_cache, replay_video_cache=args.replay_video_cache,
                                val_cache=args.val_cache, val_frames=args.val_frames,
                                replay_scenes=args.replay_scenes, calibrate=not args.no_calibrate)

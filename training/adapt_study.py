@@ -194,6 +194,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-calibrate", action="store_true",
                    help="train on the measured depth as it is (no camera scale factor; experiment log 16)")
     p.add_argument("--encoder-lr-scale", type=float, default=1.0)
+    p.add_argument("--start-decay", type=float, default=0.0, help="L2-SP pull toward the start weights")
     p.add_argument("--output", required=True)
     return p
 
@@ -212,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         cameras[name] = (rec.frames, [f["name"] for f in rec.frames])
     options = AdaptOptions(steps=args.steps, minutes=0.0, threads=args.threads, replay_cache=args.replay_cache,
-                           calibrate=not args.no_calibrate, encoder_lr_scale=args.encoder_lr_scale)
+                           calibrate=not args.no_calibrate, encoder_lr_scale=args.encoder_lr_scale,
+                           start_decay=args.start_decay)
     init = Path(args.init) if args.init else default_weights_path()
     test_frames = split_frames("test", args.test_n)
     synthetic_before = synthetic_scores(init, test_frames)

@@ -147,11 +147,16 @@ class OptimConfig:
                                       "until this step: decoder and heads train first (LP-FT). "
                                       "Counted like schedule.max_steps: a run from --init continues "
                                       "its checkpoint's step count.")
+    start_decay: float = _f(0.0, "Decoupled pull toward the --init weights (L2-SP) against forgetting: "
+                                 "each step moves every parameter lr x this of the way back "
+                                 "(0: off; training/start_anchor.py).")
 
     def __post_init__(self) -> None:
         if not self.encoder_lr_scale >= 0 or self.encoder_frozen_steps < 0:  # NaN fails >= too
             raise ConfigError(f"optim.encoder_lr_scale={self.encoder_lr_scale} and "
                               f"optim.encoder_frozen_steps={self.encoder_frozen_steps} must be >= 0")
+        if not self.start_decay >= 0:
+            raise ConfigError(f"optim.start_decay={self.start_decay} must be >= 0")
 
 
 @dataclass(frozen=True)

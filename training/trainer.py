@@ -35,6 +35,7 @@ from training.encoder_preservation import (encoder_frozen, fit_saved_groups, par
                                            set_encoder_frozen)
 from training.losses.compose import compose_loss
 from training.pose_net import PoseNet, fill_unknown_poses
+from training.start_anchor import StartAnchor
 from training.trainer_state import LAST, ResumeError, RunLog, load_state, remove_stale_temps, save_state
 from training.trainer_val import validate
 
@@ -194,10 +195,11 @@ def _datasets(config: TrainConfig, device: torch.device) -> tuple:
 
 
 def train_step(model, batch: dict, optimizer, scaler, config: TrainConfig, step: int,
-               device: torch.device, pose_net=None) -> dict[str, torch.Tensor]:
+               device: torch.device, pose_net=None, anchor: StartAnchor | None = None) -> dict[str, torch.Tensor]:
     """Forward, loss, backward, clip, step; returns the detached loss terms.
 
     pose_net: predicts the relative poses a sample does not know (video bags without /tf).
+    anchor: pulls the weights back toward the --init ones after the step (``optim.start_decay``).
     """
     amp = config.optim.amp and device.type == "cuda"
     joint = step >= config.loss.ob_start_step  # depth first, then the OB branch joins
@@ -215,6 +217,9 @@ def train_step(model, batch: dict, optimizer, scaler, config: TrainConfig, step:
         terms["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, config.optim.grad_clip).detach()
     scaler.step(optimizer)
     scaler.update()
+    if anchor is not None:
+        anchor.pull(optimizer)
+        terms["start_drift"] = anchor.drift(raw)
     return terms
 
 
@@ -362,6 +367,14 @@ def _distributed(model, pose_net, config: TrainConfig, d: Dist) -> tuple:
     return net, DistributedDataParallel(pose_net, find_unused_parameters=True) if pose_net else None
 
 
+def _anchor_problem(config: TrainConfig, init: str | Path | None) -> str | None:
+    """Why ``optim.start_decay`` cannot run (None: it can): it pulls toward --init weights."""
+    if config.optim.start_decay > 0 and not init:
+        return (f"optim.start_decay={config.optim.start_decay} pulls toward the --init weights: give --init "
+                "(the checkpoint the fine-tune starts from; a resumed run gives the same one again), or set it to 0")
+    return None
+
+
 def train(config: TrainConfig, output: str | Path | None = None, resume: bool = False,
           init: str | Path | None = None) -> Path:
     """Run (or continue) a training run; returns the runtime checkpoint path.
@@ -376,9 +389,12 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
         print(f"removed {len(stale)} checkpoint temp file(s) of an interrupted save in {output}",
               file=sys.stderr)
     # an --init leg that would train no step is refused before the data loads (minutes when rendered)
+    if problem := _anchor_problem(config, init):
+        raise ConfigError(problem)
     init_checkpoint = _read_init(init, config) if init and not (resume and (output / LAST).is_file()) else None
     train_ds, val_ds, described = _datasets(config, d.device)  # bad data stops here, before any model
     model, pose_net, optimizer, scaler, run = _setup(config, d, output, resume, init, described, init_checkpoint)
+    anchor = StartAnchor.from_checkpoint(init, model, config.optim.start_decay) if config.optim.start_decay else None
     net, poser = _distributed(model, pose_net, config, d)
     if d.main:
         save_config(config, output / "config.yaml")
@@ -395,7 +411,7 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
             batch = halved(batch)
         # seeded by the step (and rank), so a resumed run augments as an unbroken one does
         batch = augment_batch(batch, config.augment, (config.run.seed, run.step, d.rank))
-        terms = train_step(net, batch, optimizer, scaler, config, run.step, d.device, poser)
+        terms = train_step(net, batch, optimizer, scaler, config, run.step, d.device, poser, anchor)
         run.advance(time.perf_counter() - started)
         logs.after_step(run, terms, lr, model, val_ds)
         if run.step % config.schedule.checkpoint_every == 0 and d.main:

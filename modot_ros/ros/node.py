@@ -27,7 +27,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from modot_ros.pipeline.topics import TOPICS
 from modot_ros.ros.node_config import FIELDS, NodeConfig, check_value
 from modot_ros.ros.diagnostics import FrameStats, diagnostics_message
-from modot_ros.ros.frame_processing import input_problem, process_pair, subscribed_topics
+from modot_ros.ros.frame_processing import finish_frame, infer_pair, input_problem, process_pair, subscribed_topics
 from modot_ros.ros.image_input import image_input
 from modot_ros.ros.message_types import rclpy_message_types
 from modot_ros.ros.model_loading import ModelReload, load_estimator, model_change
@@ -64,7 +64,8 @@ class ModotNode(LifecycleNode):
         self._reverting = False
         self.publishers_: dict[str, Any] = {}
         self.subscriptions_: list[Any] = []
-        self.worker: FreshestWorker | None = None
+        self.worker: FreshestWorker | None = None  # the network (and, with pipeline_threads 1, the outputs)
+        self.output_worker: FreshestWorker | None = None  # pipeline_threads 2: read-outs to publishing
         self.sync: StampSync | None = None
         self.scale_input: ScaleInput | None = None
         self.temporal_input: TemporalInput | None = None
@@ -167,7 +168,11 @@ class ModotNode(LifecycleNode):
         mode = "cache" if self.config.camera_info_cache else ("approx" if self.config.approx_sync else "exact")
         self.sync = StampSync(mode, self.config.approx_sync_slop)
         self.last_stamp = -1
-        self.worker = FreshestWorker(lambda pair: process_pair(self, pair))
+        if self.config.pipeline_threads == 2:
+            self.output_worker = FreshestWorker(lambda frame: finish_frame(self, frame), name="modot_outputs")
+            self.worker = FreshestWorker(self._infer_and_hand_over, name="modot_network")
+        else:
+            self.worker = FreshestWorker(lambda pair: process_pair(self, pair))
         qos = parse_qos(self.config.input_qos, self.config.input_qos_depth)
         image_type, self.image_topic = image_input(self, self.config.image_transport)
         self.subscriptions_ = [self.create_subscription(image_type, self.image_topic, self._on_image, qos),
@@ -186,8 +191,7 @@ class ModotNode(LifecycleNode):
         for sub in self.subscriptions_:
             self.destroy_subscription(sub)
         self.subscriptions_ = []
-        if self.worker is not None:
-            self.worker.stop()
+        self._stop_workers()
         self.state_name = "inactive"
         return TransitionCallbackReturn.SUCCESS
 
@@ -212,6 +216,22 @@ class ModotNode(LifecycleNode):
             self.on_cleanup(state)
         self.state_name = "finalized"
         return TransitionCallbackReturn.SUCCESS
+
+    def _infer_and_hand_over(self, pair) -> None:
+        if (frame := infer_pair(self, pair)) is not None:
+            self.output_worker.put(frame)
+
+    def _stop_workers(self) -> None:
+        """The network's worker first (it feeds the outputs' one), each finishing its frame in progress."""
+        for worker in (self.worker, self.output_worker):
+            if worker is not None:
+                worker.stop()
+        self.output_worker = None
+
+    def _dropped(self) -> int:
+        """Frames given up on: replaced in either hand-over, or never paired with a camera_info."""
+        return sum(w.dropped for w in (self.worker, self.output_worker) if w is not None) + \
+            (self.sync.unmatched_images if self.sync else 0)
 
     # ---- input --------------------------------------------------------------------------------
     def _on_info(self, msg: CameraInfo) -> None:
@@ -254,9 +274,8 @@ class ModotNode(LifecycleNode):
     def _publish_diagnostics(self) -> None:
         self._check_silent_input()
         device = str(self.estimator.device) if self.estimator is not None else "none"
-        dropped = (self.worker.dropped if self.worker else 0) + (self.sync.unmatched_images if self.sync else 0)
         self.diagnostics.publish(diagnostics_message(
-            self.get_name(), device, self.stats, dropped, self.state_name, self.config.expected_rate,
+            self.get_name(), device, self.stats, self._dropped(), self.state_name, self.config.expected_rate,
             self.get_clock().now().to_msg()))
 
 
@@ -299,8 +318,7 @@ def _run(argv: list[str]) -> int:
         # launch and the terminal each send SIGINT to the process group: a second one must not
         # cut the clean-up short with a KeyboardInterrupt traceback (SIGTERM still ends a hang)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if node.worker is not None:
-            node.worker.stop()
+        node._stop_workers()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0

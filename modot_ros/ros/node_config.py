@@ -57,6 +57,11 @@ class NodeConfig:
     threads: int = _f(0, "CPU threads of the network forward (torch intra-op, onnxruntime "
                       "intra_op_num_threads, OpenVINO INFERENCE_NUM_THREADS); 0 = the library default.",
                       range=(0, 256), read_only=True, group="model")
+    pipeline_threads: int = _f(2, "Worker threads per frame: 2 runs the network on one and the read-outs, "
+                               "cloud and publishing on another, so the next frame's network overlaps this "
+                               "frame's outputs (a one-slot hand-over between them: the freshest frame wins, "
+                               "drops counted in /diagnostics); 1 runs both on one thread.",
+                               range=(1, 2), read_only=True, group="model")
     onnx_cache: str = _f("", "Folder of the exported ONNX graphs; empty = $MODOT_ROS_CACHE, else "
                          "$XDG_CACHE_HOME/modot_ros (~/.cache/modot_ros).", read_only=True, group="model")
     # outputs
