@@ -109,15 +109,20 @@ def onnxruntime_runner(graph: Path, threads: int):
     return lambda x: session.run(None, {INPUT_NAME: x})
 
 
-def aligned_abs_rel(params: np.ndarray, gt: np.ndarray) -> float:
-    """Median-aligned AbsRel of the dominant mode at the output grid (GT subsampled onto it)."""
+def aligned_abs_rel(params: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
+    """(median-aligned AbsRel of the dominant mode at the output grid, share of pixels with no finite depth).
+
+    The GT is subsampled onto the output grid; pixels whose inverse depth is not > 0 (a quantised
+    head can output 0) are left out of the AbsRel and counted.
+    """
     mu = np.where(params[0, 4] >= 0.5, params[0, 0], params[0, 1])
     step = gt.shape[0] // mu.shape[0]
     gt = gt[step // 2::step, step // 2::step]
-    valid = np.isfinite(gt) & (gt > 0)
+    known = np.isfinite(gt) & (gt > 0)
+    valid = known & np.isfinite(mu) & (mu > 0)
     depth = 1.0 / mu[valid]
     depth *= np.median(gt[valid]) / np.median(depth)
-    return float(np.mean(np.abs(depth - gt[valid]) / gt[valid]))
+    return float(np.mean(np.abs(depth - gt[valid]) / gt[valid])), 1.0 - valid.sum() / known.sum()
 
 
 def layer_times(graph: Path, threads: int, probe: np.ndarray) -> dict[str, float]:
@@ -160,15 +165,17 @@ def main(argv: list[str] | None = None) -> int:
             times[name].append((time.perf_counter() - start) * 1e3)
     rows = []
     for name, run in runners.items():
-        errors = [aligned_abs_rel(run(x)[0], gt) for x, gt in zip(inputs, depths)]
-        rows.append({"graph": name, "aligned_abs_rel": float(np.mean(errors)), "ms": float(np.median(times[name]))})
+        errors, lost = zip(*(aligned_abs_rel(run(x)[0], gt) for x, gt in zip(inputs, depths)))
+        rows.append({"graph": name, "aligned_abs_rel": float(np.mean(errors)), "no_depth": float(np.mean(lost)),
+                     "ms": float(np.median(times[name]))})
     layers = {name: layer_times(graph, args.threads, inputs[0]) for name, graph in graphs.items()}
     (out / "int8_study.json").write_text(json.dumps({"rows": rows, "layers": layers, "threads": args.threads,
                                                      "calibration_images": len(calibration)}, indent=1))
-    print(f"| graph | aligned AbsRel ({args.test} engine test frames) | engine ms ({args.threads} thread) |")
-    print("|---|---|---|")
+    print(f"| graph | aligned AbsRel ({args.test} engine test frames) | pixels without depth | "
+          f"engine ms ({args.threads} thread) |")
+    print("|---|---|---|---|")
     for row in rows:
-        print(f"| {row['graph']} | {row['aligned_abs_rel']:.4f} | {row['ms']:.1f} |")
+        print(f"| {row['graph']} | {row['aligned_abs_rel']:.4f} | {100 * row['no_depth']:.1f} % | {row['ms']:.1f} |")
     for name, kinds in layers.items():
         print(f"\nOpenVINO layers, {name}: " + "; ".join(f"{k} {v} ms" for k, v in kinds.items()))
     return 0

@@ -194,7 +194,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-calibrate", action="store_true",
                    help="train on the measured depth as it is (no camera scale factor; experiment log 16)")
     p.add_argument("--encoder-lr-scale", type=float, default=1.0)
-    p.add_argument("--start-decay", type=float, default=0.0, help="L2-SP pull toward the start weights")
+    p.add_argument("--start-decay", type=float, default=AdaptOptions.start_decay,
+                   help="L2-SP pull toward the start weights (default modot-adapt's, %(default)s; 0: off, "
+                        "as in experiment log 16)")
     p.add_argument("--output", required=True)
     return p
 

@@ -218,7 +218,17 @@ class ModotNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _infer_and_hand_over(self, pair) -> None:
-        if (frame := infer_pair(self, pair)) is not None:
+        """The network, then the outputs, on this thread or handed to the output thread.
+
+        Here when the camera is slower than the network (no newer frame waits and the output thread
+        is idle: least latency); else handed over, so the next frame's network overlaps this frame's
+        outputs on the second core.
+        """
+        if (frame := infer_pair(self, pair)) is None:
+            return
+        if self.output_worker.idle and not self.worker.pending:  # only this thread feeds output_worker
+            finish_frame(self, frame)
+        else:
             self.output_worker.put(frame)
 
     def _stop_workers(self) -> None:

@@ -57,10 +57,10 @@ class NodeConfig:
     threads: int = _f(0, "CPU threads of the network forward (torch intra-op, onnxruntime "
                       "intra_op_num_threads, OpenVINO INFERENCE_NUM_THREADS); 0 = the library default.",
                       range=(0, 256), read_only=True, group="model")
-    pipeline_threads: int = _f(2, "Worker threads per frame: 2 runs the network on one and the read-outs, "
-                               "cloud and publishing on another, so the next frame's network overlaps this "
-                               "frame's outputs (a one-slot hand-over between them: the freshest frame wins, "
-                               "drops counted in /diagnostics); 1 runs both on one thread.",
+    pipeline_threads: int = _f(2, "Worker threads per frame: with 2, when a newer frame is already waiting, the "
+                               "read-outs, cloud and publishing go to a second thread while the next frame's "
+                               "network runs (a one-slot hand-over: the freshest frame wins, drops counted in "
+                               "/diagnostics); otherwise, and with 1, one thread does both.",
                                range=(1, 2), read_only=True, group="model")
     onnx_cache: str = _f("", "Folder of the exported ONNX graphs; empty = $MODOT_ROS_CACHE, else "
                          "$XDG_CACHE_HOME/modot_ros (~/.cache/modot_ros).", read_only=True, group="model")

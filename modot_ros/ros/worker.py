@@ -35,6 +35,18 @@ class FreshestWorker:
             self._cond.notify()
         return replaced
 
+    @property
+    def pending(self) -> bool:
+        """An item is waiting (a newer frame arrived while one is processed)."""
+        with self._cond:
+            return self._has_item
+
+    @property
+    def idle(self) -> bool:
+        """Nothing processed and nothing waiting."""
+        with self._cond:
+            return not (self.busy or self._has_item)
+
     def _run(self) -> None:
         while True:
             with self._cond:
