@@ -8,10 +8,10 @@ from benchmarks import bench_stages
 from modot_ros.inference import DepthBoundaryEstimator
 from tests.test_backends import FRAMES, TINY
 
-STAGES = ["to tensor", "normalise (uint8 NHWC -> float NCHW / 255)", "resize (antialiased bilinear)",
+STAGES = ["to tensor", "resize (antialiased bilinear, uint8)", "normalise (uint8 -> float / 255, network size)",
           "layout (channels_last; NCHW again for graph engines)", "engine call", "OB (resize logits, sigmoid)",
-          "resample mixture parameters", "dominant mode", "mean", "variance", "ambiguity, confidence",
-          "canonical -> metric camera", "to numpy"]
+          "canonical -> metric camera (network size)", "resample mixture parameters",
+          "read-outs (dominant mode, mean, sigma, ambiguity, confidence)", "to numpy"]
 
 
 @pytest.mark.parametrize("backend", bench_stages.BACKENDS)
