@@ -144,7 +144,8 @@ left for real rooms: the Lite0 recipe has plateaued near 0.19 on the dev frames 
 Metric scale on a real camera needs what the robot knows ([metric scale](docs/metric_scale.md): camera
 height, a range sensor) or your own recording: `modot-adapt` learns the camera's scale from a few frames
 with depth or a lidar row (RealSense room metric 1.48 → 0.32) and, with dense depth, the rooms'
-structure (TUM 0.227 → 0.145 aligned on a frame not trained on; [your robot's data](docs/robot_data.md)).
+structure (OAK-D 0.207 → 0.165 aligned on frames not trained on; TUM 0.226 → 0.190, but it forgets the
+engine's rooms there and the gate keeps only the scale; [your robot's data](docs/robot_data.md)).
 On a 2-core CPU with `backend:=openvino` the node answers every frame of a 320×240 camera (27.7 Hz, p95
 57 ms) and 89–97 % of a 640×480 one; the default backend is still torch ([benchmarks](docs/benchmarks.md)).
 Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–17)."""
