@@ -16,6 +16,7 @@ from tests.train_cases import tiny_caches, write_config  # noqa: F401  (fixture)
 
 @pytest.mark.parametrize("lr, strength, share", [(0.1, 5.0, 0.5), (0.1, 10.0, 1.0), (0.1, 1e6, 1.0), (0.0, 5.0, 0.0)])
 def test_pull_moves_each_parameter_lr_times_strength_of_the_gap(lr, strength, share):
+    """Each step closes lr x strength of the gap to the start (all of it at >= 1), and drift says what is left."""
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 2)
     start = {k: v.clone() for k, v in model.state_dict().items()}
@@ -56,6 +57,7 @@ def test_full_pull_keeps_a_fine_tune_at_its_start_and_logs_its_drift(tmp_path, t
 
 
 def test_start_decay_without_init_is_one_line(tmp_path, tiny_caches, capsys):  # noqa: F811
+    """A pull toward start weights nobody named is refused before any data, with the fix."""
     config = write_config(tmp_path / "c.yaml", tiny_caches, optim={"start_decay": 50.0})
     assert main(["--config", str(config), "--output", str(tmp_path / "run")]) == 2
     assert capsys.readouterr().err.strip() == (
