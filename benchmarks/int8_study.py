@@ -30,7 +30,9 @@ import numpy as np
 import torch
 
 from modot_ros.backends.onnx_graph import INPUT_NAME, export_graph
+from modot_ros.backends.onnxruntime_forward import session_options
 from modot_ros.checkpoint import build_model, default_weights_path
+from modot_ros.evaluation.depth_errors import depth_metrics, gt_valid_mask
 from modot_ros.inference import to_network_input
 
 HEADS = ("/model/depth_head/", "/model/boundary_head/")
@@ -103,26 +105,25 @@ def openvino_runner(graph: Path, threads: int, perf: bool = False):
 def onnxruntime_runner(graph: Path, threads: int):
     import onnxruntime
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(str(graph), session_options(threads), providers=["CPUExecutionProvider"])
     return lambda x: session.run(None, {INPUT_NAME: x})
 
 
 def aligned_abs_rel(params: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
-    """(median-aligned AbsRel of the dominant mode at the output grid, share of pixels with no finite depth).
+    """(median-aligned AbsRel of the dominant mode at the output grid, share of GT pixels with no depth).
 
-    The GT is subsampled onto the output grid; pixels whose inverse depth is not > 0 (a quantised
-    head can output 0) are left out of the AbsRel and counted.
+    The project's scorer (``depth_metrics``) on the GT subsampled onto the output grid; a pixel
+    whose inverse depth is not > 0 (a quantised head can output 0) has no depth and is scored as
+    the scorer scores a missing prediction; its share is counted.
     """
     mu = np.where(params[0, 4] >= 0.5, params[0, 0], params[0, 1])
     step = gt.shape[0] // mu.shape[0]
     gt = gt[step // 2::step, step // 2::step]
-    known = np.isfinite(gt) & (gt > 0)
-    valid = known & np.isfinite(mu) & (mu > 0)
-    depth = 1.0 / mu[valid]
-    depth *= np.median(gt[valid]) / np.median(depth)
-    return float(np.mean(np.abs(depth - gt[valid]) / gt[valid])), 1.0 - valid.sum() / known.sum()
+    with np.errstate(divide="ignore"):
+        depth = np.where(mu > 0, 1.0 / mu, np.nan)
+    known = gt_valid_mask(gt)
+    lost = float(np.mean(~np.isfinite(depth[known]))) if known.any() else 0.0
+    return depth_metrics(depth, gt, align="median")["abs_rel"], lost
 
 
 def layer_times(graph: Path, threads: int, probe: np.ndarray) -> dict[str, float]:
