@@ -8,6 +8,7 @@ way. image_proc's resize uses ``cx * s`` instead, which is off by ``(s - 1) / 2`
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
@@ -217,7 +218,7 @@ def forward_warp(depth: np.ndarray, intr: CameraIntrinsics, T_target_source: np.
     which would invent depth across the disoccluded gap.
 
     Returns (target-frame planar depth (H, W) float32, NaN unknown; source pixel index of each
-    target pixel (H, W) int64, -1 unknown; ``values`` carried along by the same winners, NaN unknown).
+    target pixel (H, W) int32, -1 unknown; ``values`` carried along by the same winners, NaN unknown).
     """
     height, width = depth.shape
     if depth.shape != (intr.height, intr.width):
@@ -227,29 +228,45 @@ def forward_warp(depth: np.ndarray, intr: CameraIntrinsics, T_target_source: np.
     R, t = np.asarray(T_target_source, np.float32)[:3, :3], np.asarray(T_target_source, np.float32)[:3, 3]
     # X' = R (d * ray) + t per pixel, R's row times the ray built from a row and a column of the
     # ray table (one full-size add), not a (N, 3) @ (3, 3) matmul (~50x slower here, BLAS)
-    moved = [((R[i, 0] * rx)[None, :] + (R[i, 1] * ry + R[i, 2])).ravel() * d + t[i] for i in range(3)]
+    # (in place where it can: on a 320x240 frame each fresh array costs about as much as its op)
+    moved = []
+    for i in range(3):
+        axis = np.add((R[i, 0] * rx)[None, :], R[i, 1] * ry + R[i, 2]).ravel()
+        axis *= d
+        axis += t[i]
+        moved.append(axis)
     z = moved[2]
     count = height * width
     with np.errstate(invalid="ignore", divide="ignore"):
-        u = np.rint(moved[0] / z * np.float32(intr.fx) + np.float32(intr.cx)).astype(np.int32)
-        v = np.rint(moved[1] / z * np.float32(intr.fy) + np.float32(intr.cy)).astype(np.int32)
+        pixel = []
+        for axis, focal, centre in ((moved[0], intr.fx, intr.cx), (moved[1], intr.fy, intr.cy)):
+            axis /= z
+            axis *= np.float32(focal)
+            axis += np.float32(centre)
+            pixel.append(np.rint(axis, out=axis).astype(np.int32))
+        u, v = pixel
         # as unsigned a negative column is huge: one compare per axis checks both image edges
         keep = (u.view(np.uint32) < width) & (v.view(np.uint32) < height) & (z > 1e-6)  # NaN compares False
     # z-buffer in one scatter-min over every pixel (the ones that land nowhere go to an extra slot):
     # the key packs z (a positive float32's bits order like the float) above the source pixel's
     # index, so the smallest key per target pixel is its nearest surface and says where it came from
-    target = np.where(keep, v * np.int32(width) + u, np.int32(count)).astype(np.int64)
+    v *= np.int32(width)
+    v += u
+    v[~keep] = count
+    target = v.astype(np.int64)
     key = (z.view(np.int32).astype(np.int64) << 32) | _pixel_index(count)
     empty = np.iinfo(np.int64).max
     nearest = torch.full((count + 1,), empty, dtype=torch.int64)
     nearest.scatter_reduce_(0, torch.from_numpy(target), torch.from_numpy(key), reduce="amin")
-    nearest = nearest.numpy()[:count]
-    hit = nearest != empty
-    index = np.where(hit, nearest & 0xFFFFFFFF, -1)
-    warped = np.where(hit, (nearest >> 32).astype(np.int32).view(np.float32), np.float32(np.nan))
-    safe = np.maximum(index, 0)
-    carried = [np.where(hit, np.asarray(value, np.float32).ravel()[safe], np.float32(np.nan)).reshape(height, width)
-               for value in values]
+    # read the two halves of each key as int32 views, no 64-bit arithmetic: the empty key's low half
+    # is -1 (no source pixel) and its high half 0x7FFFFFFF, a NaN as float32 (unknown depth)
+    halves = nearest.numpy()[:count].view(np.int32).reshape(count, 2)
+    low, high = (0, 1) if sys.byteorder == "little" else (1, 0)
+    index = np.ascontiguousarray(halves[:, low])
+    warped = np.ascontiguousarray(halves[:, high]).view(np.float32)
+    # one gather per value: index -1 reads the NaN appended at the end
+    carried = [np.take(np.append(np.asarray(value, np.float32).ravel(), np.float32(np.nan)), index)
+               .reshape(height, width) for value in values]
     return warped.reshape(height, width), index.reshape(height, width), carried
 
 

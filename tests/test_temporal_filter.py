@@ -96,6 +96,45 @@ def test_new_object_appears_and_leaves_without_a_ghost(rng, mode):
             assert error[20:50, 30:60].max() < 5 * SIGMA, f"ghost at frame {i} after a change"
 
 
+def test_a_thin_near_object_leaves_no_ghost(rng):
+    """A pole 3 px wide, 10 % nearer than the wall (inside the gate): in place one frame later."""
+    background = np.full((INTR.height, INTR.width), 3.0, np.float32)
+    scene = background.copy()
+    scene[:, 40:43] = 3.0 / 1.1
+    filt = TemporalFilter(TemporalSettings(temporal_filter="static"))
+    for frames, truth in ((15, background), (4, scene), (4, background)):
+        for i in range(frames):
+            out, _ = filt.update(_prediction(truth, rng, sigma=0.2))
+            error = np.abs(out.depth / truth - 1)[:, 40:43]
+            if i >= 1:
+                assert np.median(error) < 0.03 and np.mean(error > 0.1) < 0.02, f"ghost at frame {i} after a change"
+
+
+def _two_surfaces(near: float, far: float, weight_near: np.ndarray) -> Prediction:
+    """A mixture prediction whose two components sit on a near and a far surface (an object's outline)."""
+    shape = weight_near.shape
+    mu_near, mu_far = np.full(shape, 1 / near, np.float32), np.full(shape, 1 / far, np.float32)
+    params = np.stack([mu_near, mu_far, 0.1 * mu_near, 0.1 * mu_far, weight_near.astype(np.float32)])
+    depth = np.where(weight_near >= 0.5, near, far).astype(np.float32)
+    return Prediction(depth=depth, depth_mean=depth, boundary=np.zeros(shape, np.float32),
+                      confidence=np.full(shape, 0.8, np.float32), ambiguity=np.minimum(weight_near, 1 - weight_near),
+                      sigma=0.1 * depth, params=params, intrinsics=INTR)
+
+
+def test_an_outline_whose_heavier_surface_flips_follows_the_prior():
+    """Where both mixture components carry weight and the heavier one flips between near and far frame to
+    frame, the fused depth stays on the surface it had; a frame sure of the other surface is taken at once."""
+    shape = (INTR.height, INTR.width)
+    filt = TemporalFilter(TemporalSettings(temporal_filter="static"))
+    filt.update(_two_surfaces(1.5, 3.0, np.full(shape, 0.6)))  # starts on the near surface
+    for frame in range(10):
+        weight = np.full(shape, 0.45 if frame % 2 == 0 else 0.55)  # the heavier component flips
+        out, _ = filt.update(_two_surfaces(1.5, 3.0, weight))
+        assert np.allclose(out.depth, 1.5, rtol=1e-4), f"flipped to the far surface at frame {frame}"
+    out, _ = filt.update(_two_surfaces(1.5, 3.0, np.full(shape, 0.05)))  # sure of the far surface
+    assert np.allclose(out.depth, 3.0, rtol=1e-4)
+
+
 def test_boundary_pixels_are_never_fused(rng):
     """Where the occlusion-boundary probability is high, the new depth is taken as it is."""
     truth = np.full((INTR.height, INTR.width), 2.0, np.float32)
