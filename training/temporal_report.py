@@ -28,6 +28,7 @@ from modot_ros.evaluation.depth_errors import depth_metrics
 from modot_ros.evaluation.flicker import FlickerMeter, log_depth_change
 from modot_ros.geometry import CameraIntrinsics, invert_rigid
 from modot_ros.inference import DepthBoundaryEstimator
+from modot_ros.temporal import fusion
 from modot_ros.temporal.fusion import TemporalFilter
 from modot_ros.temporal.settings import TEMPORAL_FILTERS, TemporalSettings
 from training.data.frames import split_seeds
@@ -100,8 +101,8 @@ def evaluate(estimator: DepthBoundaryEstimator, args: argparse.Namespace, output
     for n, seed in enumerate(tqdm(split_seeds("test", args.scenes), desc="scenes", unit="scene")):
         for camera in ("moving", "static"):
             frames = render_sequence(seed, args.frames, args.height, args.width, camera == "static")
-            predictions = [dataclasses.replace(estimator.predict(f["rgb"], f["intrinsics"]), params=None)
-                           for f in frames]
+            # with the mixture parameters: the filter follows the prior's surface where both weigh
+            predictions = [estimator.predict(f["rgb"], f["intrinsics"]) for f in frames]
             depths = {}
             for mode in TEMPORAL_FILTERS:
                 depths[mode], scores = run_mode(frames, predictions,
@@ -153,11 +154,25 @@ def _parser() -> argparse.ArgumentParser:
                    help="temporal_process_noise of the filters")
     p.add_argument("--gate", type=float, default=TemporalSettings().temporal_gate, help="temporal_gate of the filters")
     p.add_argument("--bag", help="also a bag with GT depth (and /tf for the flicker and odometry), e.g. the demo's")
+    ablation = p.add_argument_group("ablation (the filter's design constants, modot_ros/temporal/fusion.py)")
+    ablation.add_argument("--ramp-start", type=float, help=f"RAMP_START (default {fusion.RAMP_START}; 1: plain gain)")
+    ablation.add_argument("--mode-min-weight", type=float,
+                          help=f"MODE_MIN_WEIGHT (default {fusion.MODE_MIN_WEIGHT}; above 0.5: the heavier component)")
+    ablation.add_argument("--max-gate-scale", type=float, help=f"MAX_SCALE (default {fusion.MAX_SCALE})")
     return p
+
+
+def _set_design_constants(args: argparse.Namespace) -> None:
+    """Apply the ablation flags to the filter module (this process only; the node never sets them)."""
+    for flag, name in (("ramp_start", "RAMP_START"), ("mode_min_weight", "MODE_MIN_WEIGHT"),
+                       ("max_gate_scale", "MAX_SCALE")):
+        if getattr(args, flag) is not None:
+            setattr(fusion, name, getattr(args, flag))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _set_design_constants(args)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     estimator = DepthBoundaryEstimator.from_checkpoint(args.checkpoint, device="cpu")

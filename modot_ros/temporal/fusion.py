@@ -126,6 +126,9 @@ def innovation_scale(squared: np.ndarray, S: np.ndarray, clear: np.ndarray) -> f
 
 def _ramp(disagreement: np.ndarray, start: float) -> np.ndarray:
     """0 below ``start`` (a share of the gate), rising linearly to 1 at the gate (in place)."""
+    if start >= 1:  # no ramp: the plain Kalman gain up to the gate
+        disagreement[...] = 0
+        return disagreement
     disagreement -= np.float32(start)
     disagreement *= np.float32(1 / (1 - start))
     return np.clip(disagreement, 0, 1, out=disagreement)

@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     bg.add_argument("path")
     bg.add_argument("--frames", type=int, default=90)
     bg.add_argument("--storage", default="mcap", choices=["mcap", "sqlite3"])
-    bg.add_argument("--seed", type=int, default=2_000_000)
+    bg.add_argument("--seed", type=int, default=None, help="first scene (default 2000000; a patrol: 2000500)")
+    bg.add_argument("--patrol-minutes", type=float, help="minutes of one room a robot patrols instead of 2-s clips")
+    bg.add_argument("--rate", type=float, default=2.0, help="patrol: frames per second")
     for p in (pv, wr, bg):
         p.add_argument("--height", type=int, default=240)
         p.add_argument("--width", type=int, default=320)
@@ -40,9 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd == "write":
         from training.data.synth.io import write_dataset
         print(write_dataset(args.root, args.split, args.count, args.height, args.width, args.start, args.device))
+    elif args.patrol_minutes:
+        from training.data.synth.bag import write_patrol_bag
+        print(write_patrol_bag(args.path, args.patrol_minutes, args.rate, args.height, args.width, args.storage,
+                               2_000_500 if args.seed is None else args.seed, args.device))
     else:
         from training.data.synth.bag import write_bag
-        print(write_bag(args.path, args.frames, args.height, args.width, args.storage, args.seed, args.device))
+        print(write_bag(args.path, args.frames, args.height, args.width, args.storage,
+                        2_000_000 if args.seed is None else args.seed, args.device))
     return 0
 
 

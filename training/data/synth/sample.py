@@ -22,11 +22,11 @@ import numpy as np
 
 from training.data.synth import objects
 from training.data.synth.objects import Entry, Placer
-from training.data.synth.profiles import DEFAULT_PROFILES, CameraProfile, resolve_profiles
+from training.data.synth.profiles import DEFAULT_PROFILES, PROFILES, CameraProfile, resolve_profiles
 from training.data.synth.scene import (BOX, CHECKER, CYLINDER, FLAT, MARBLE, NOISE, PHOTO, PLANE, ROOM,
                                        SPHERE, STRIPES, WOOD, Scene, split_of_seed)
 from training.data.synth.textures import photo_indices
-from training.data.synth.trajectory import random_trajectory, trajectory_positions
+from training.data.synth.trajectory import patrol_positions, random_patrol, random_trajectory, trajectory_positions
 
 CLEARANCE_M = 0.45  # no part's bounding sphere comes closer than this to the camera path
 # Pattern frequency per metre of each texture kind (fixed world scale, +-15 %): floor tiles of
@@ -260,13 +260,8 @@ def _camera_start(rng, profile: CameraProfile, xy, ceiling: float | None) -> tup
     return p0, p0 + 4.0 * _forward(yaw, rng.uniform(*profile.pitch_deg))
 
 
-def _indoor(scene: Scene, rng, split: str, profile: CameraProfile, rooms: str) -> None:
-    furnished = rooms == "furnished"
-    corridor = furnished and rng.random() < CORRIDOR_SHARE
-    if corridor:
-        L = np.array([rng.uniform(4.5, 12.0), rng.uniform(1.3, 2.2), rng.uniform(2.4, 2.8)])
-    else:
-        L = np.array([rng.uniform(3.5, 8.0), rng.uniform(3.0, 7.0), rng.uniform(2.4, 3.0)])
+def _room_shell(scene: Scene, rng, split: str, L: np.ndarray, furnished: bool) -> None:
+    """Walls, ceiling and floor of a room of size ``L`` centred on the origin."""
     if furnished and rng.random() < PLAIN_WALL_SHARE:
         wall_mat = _plain_paint(rng, split)
     else:
@@ -274,6 +269,22 @@ def _indoor(scene: Scene, rng, split: str, profile: CameraProfile, rooms: str) -
         wall_mat["c1"] = np.clip(wall_mat["c1"] * 0.5 + 0.45, 0, 1).astype(np.float32)
     scene.add(ROOM, [0, 0, L[2] / 2 - 0.005], np.eye(3), L / 2, 1, wall_mat)
     scene.add(PLANE, [0, 0, 0], np.eye(3), [], 1, random_material(rng, split, [0.5, 1.5, 0.3, 0.8, 2.5, 1, 1.5]))
+
+
+def _light_room(scene: Scene, rng, L: np.ndarray) -> None:
+    scene.light_pos = np.array([rng.uniform(-L[0], L[0]) / 3, rng.uniform(-L[1], L[1]) / 3, L[2] - 0.3])
+    scene.light_is_point, scene.light_power = True, rng.uniform(4, 12)
+    scene.ambient = rng.uniform(0.15, 0.4)
+
+
+def _indoor(scene: Scene, rng, split: str, profile: CameraProfile, rooms: str) -> None:
+    furnished = rooms == "furnished"
+    corridor = furnished and rng.random() < CORRIDOR_SHARE
+    if corridor:
+        L = np.array([rng.uniform(4.5, 12.0), rng.uniform(1.3, 2.2), rng.uniform(2.4, 2.8)])
+    else:
+        L = np.array([rng.uniform(3.5, 8.0), rng.uniform(3.0, 7.0), rng.uniform(2.4, 3.0)])
+    _room_shell(scene, rng, split, L, furnished)
     margin = np.minimum(0.8, 0.3 * L[:2])  # 0.8 m from the walls; less in a corridor
     xy = rng.uniform(-L[:2] / 2 + margin, L[:2] / 2 - margin)
     p0, target = _camera_start(rng, profile, xy, L[2])
@@ -288,9 +299,7 @@ def _indoor(scene: Scene, rng, split: str, profile: CameraProfile, rooms: str) -
     _place_objects(scene, rng, objects.INDOOR, int(rng.integers(2, 9) if furnished else rng.integers(4, 14)),
                    region, path, split, inst)
     _aim_at_object(scene, rng, 0.7, profile)
-    scene.light_pos = np.array([rng.uniform(-L[0], L[0]) / 3, rng.uniform(-L[1], L[1]) / 3, L[2] - 0.3])
-    scene.light_is_point, scene.light_power = True, rng.uniform(4, 12)
-    scene.ambient = rng.uniform(0.15, 0.4)
+    _light_room(scene, rng, L)
 
 
 def _outdoor(scene: Scene, rng, split: str, profile: CameraProfile) -> None:
@@ -340,4 +349,36 @@ def sample_scene(seed: int, profiles: tuple[str, ...] = DEFAULT_PROFILES, rooms:
         _indoor(scene, rng, split, profile, rooms)
     else:
         _outdoor(scene, rng, split, profile)
+    return scene
+
+
+def sample_patrol_scene(seed: int, rooms: str = "furnished") -> Scene:
+    """A room a robot patrols for minutes (``trajectory.Patrol``): a long synthetic recording of one room.
+
+    Scene ``seed``'s split decides its materials, as for ``sample_scene``; the camera is the
+    ``indoor_robot`` profile's (0.2-1.5 m up, looking level to slightly down), and every object
+    stays clear of the whole loop.
+    """
+    if rooms not in ROOM_STYLES:
+        raise ValueError(f"unknown room style {rooms!r}; use one of {', '.join(ROOM_STYLES)}")
+    split = split_of_seed(int(seed))
+    rng = np.random.default_rng([int(seed), 0xBA7201])
+    scene = Scene()
+    scene.k_rel = _intrinsics(rng)
+    scene.camera = _camera_effects(rng)
+    scene.light_color = np.clip(rng.normal(1.0, 0.06, 3), 0.8, 1.2)
+    scene.profile = "indoor_robot"
+    furnished = rooms == "furnished"
+    L = np.array([rng.uniform(5.0, 8.0), rng.uniform(4.5, 7.0), rng.uniform(2.4, 3.0)])
+    _room_shell(scene, rng, split, L, furnished)
+    low, high = PROFILES["indoor_robot"].height_m
+    scene.trajectory = random_patrol(rng, L, float(rng.uniform(low, min(high, 1.0))),
+                                     float(np.deg2rad(rng.uniform(-15.0, 0.0))))
+    path = patrol_positions(scene.trajectory)
+    inst = _place_doors(scene, rng, L, path, split, 2, most=3 if furnished else 2)
+    if furnished:
+        inst = _place_against_walls(scene, rng, L, path, split, inst, int(rng.integers(4, 9)))
+    _place_objects(scene, rng, objects.INDOOR, int(rng.integers(6, 14)), (-L[:2] / 2 + 0.3, L[:2] / 2 - 0.3),
+                   path, split, inst)
+    _light_room(scene, rng, L)
     return scene

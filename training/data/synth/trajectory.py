@@ -77,3 +77,63 @@ def random_trajectory(rng: np.random.Generator, p0: np.ndarray, target0: np.ndar
 def trajectory_positions(traj: Trajectory, span_s: float = 1.0, n: int = 9) -> np.ndarray:
     """Sampled camera positions over [-span, span] seconds (for keeping objects clear)."""
     return np.stack([traj.position(s) for s in np.linspace(-span_s, span_s, n)])
+
+
+@dataclass(frozen=True)
+class Patrol:
+    """A robot's patrol of one room: minutes of loops around the room's middle at robot speed.
+
+    The camera circles an ellipse (``radii``, metres) around ``centre`` at ``speed`` m/s, facing
+    the way it drives, its gaze swinging ``look_amp`` radians to either side every ``look_period``
+    seconds (a robot turning to look around), the loop's size breathing by ``breathe`` over
+    ``breathe_period`` so that later loops see the room from new places. Same interface as
+    ``Trajectory`` (``position``, ``pose``, ``frame_pose``); s = 0 is the recording's start.
+    """
+
+    centre: np.ndarray       # (x, y) of the loop's middle
+    radii: np.ndarray        # (a, b) half-axes of the loop
+    height: float            # camera height above the floor
+    pitch: float             # radians, negative looks down
+    speed: float             # m/s along the loop
+    look_amp: float
+    look_period: float
+    breathe: float           # share of the radii
+    breathe_period: float
+
+    def _angle(self, s: float) -> float:
+        return s * self.speed / float(np.mean(self.radii))
+
+    def position(self, s: float) -> np.ndarray:
+        size = 1.0 + self.breathe * np.sin(2 * np.pi * s / self.breathe_period)
+        angle = self._angle(s)
+        xy = self.centre + size * self.radii * np.array([np.cos(angle), np.sin(angle)])
+        return np.array([xy[0], xy[1], self.height])
+
+    def pose(self, s: float) -> np.ndarray:
+        angle = self._angle(s)
+        heading = np.arctan2(self.radii[1] * np.cos(angle), -self.radii[0] * np.sin(angle))  # tangent
+        heading += self.look_amp * np.sin(2 * np.pi * s / self.look_period)
+        p = self.position(s)
+        level = np.cos(self.pitch)
+        return look_at(p, p + np.array([np.cos(heading) * level, np.sin(heading) * level, np.sin(self.pitch)]))
+
+    def frame_pose(self, frame: int) -> np.ndarray:
+        """Pose of frame ``frame`` of the 30 Hz video from the recording's start."""
+        return self.pose(frame / FRAME_RATE_HZ)
+
+
+def random_patrol(rng: np.random.Generator, room: np.ndarray, height: float, pitch: float) -> Patrol:
+    """A patrol of a room of size ``room`` (x, y, z, centred on the origin), 0.9 m clear of its walls."""
+    radii = np.maximum(room[:2] / 2 - 0.9, 0.4) / 1.15  # room for the loop's breathing
+    return Patrol(centre=np.zeros(2), radii=radii, height=height, pitch=pitch, speed=float(rng.uniform(0.2, 0.4)),
+                  look_amp=float(rng.uniform(0.4, 0.9)), look_period=float(rng.uniform(8, 20)), breathe=0.15,
+                  breathe_period=float(rng.uniform(60, 150)))
+
+
+def patrol_positions(patrol: Patrol, n: int = 96) -> np.ndarray:
+    """Camera positions around the whole loop at its widest and narrowest (for keeping objects clear)."""
+    angles = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    ring = np.stack([np.cos(angles), np.sin(angles)], 1) * patrol.radii
+    rings = [patrol.centre + (1 + k * patrol.breathe) * ring for k in (-1, 0, 1)]
+    xy = np.concatenate(rings)
+    return np.concatenate([xy, np.full((len(xy), 1), patrol.height)], 1)
