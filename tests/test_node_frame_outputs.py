@@ -124,6 +124,23 @@ def test_optional_topics_off_by_default():
                          "occlusion/boundary", "occlusion/mask", "depth_boundary"}
 
 
+@pytest.mark.parametrize("wanted", [{"depth/image"}, {"points", "depth/camera_info"}, {"depth_boundary"}, set()])
+def test_only_the_wanted_topics_are_built(wanted):
+    """Under ``lazy`` the node builds only what has a subscriber; the bundle still carries its three images."""
+    options = OutputOptions(publish_depth_mm=True, publish_mixture=True)
+    arrays = compute_frame_arrays(two_planes(), RGB, options)
+    f = FLAVOURS["rosbags"]()
+    header = f.header("camera_optical_frame", 7)
+    info = intrinsics_to_camera_info(INTR, header, f.info, f.roi)
+    msgs = frame_messages(arrays, header, info, rosbags_message_types(TYPESTORE), options, wanted=wanted)
+    assert set(msgs) == wanted
+    if "depth_boundary" in wanted:
+        every = frame_messages(arrays, header, info, rosbags_message_types(TYPESTORE), options)
+        for part in ("depth", "boundary", "confidence"):
+            np.testing.assert_array_equal(image_to_array(getattr(msgs["depth_boundary"], part)),
+                                          image_to_array(getattr(every["depth_boundary"], part)))
+
+
 def test_bundle_matches_individual_topics_and_survives_cdr():
     """DepthBoundary carries the same pixels as the separate topics, so either can be used."""
     msgs = _msgs(OutputOptions(publish_mixture=True))

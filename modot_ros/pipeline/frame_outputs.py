@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Collection
 
 import cv2
 import numpy as np
@@ -154,30 +154,42 @@ def _mixture_message(params: np.ndarray, header: Any, info: Any, types: MessageT
 
 
 def frame_messages(arrays: FrameArrays, header: Any, camera_info_in: Any, types: MessageTypes,
-                   options: OutputOptions) -> dict[str, Any]:
+                   options: OutputOptions, wanted: Collection[str] | None = None) -> dict[str, Any]:
     """Relative topic name -> message for one frame; every message carries ``header``.
 
     ``camera_info_in`` is the input image's CameraInfo; ``depth/camera_info`` is it scaled exactly
-    to the output size (``modot_ros.pipeline.messages.scale_camera_info``).
+    to the output size (``modot_ros.pipeline.messages.scale_camera_info``). ``wanted``: build only
+    these topics' messages (the node under ``lazy``: the subscribed ones; a 640x480 cloud message
+    alone copies 6 MB); None builds every one the options enable.
     """
+    want = (lambda topic: True) if wanted is None else wanted.__contains__
     height, width = arrays.depth.shape
     info = scale_camera_info(camera_info_in, width, height, types.CameraInfo)
     info.header = header
     image = lambda pixels, encoding: array_to_image(pixels, encoding, header, types.Image)  # noqa: E731
-    depth = image(arrays.depth, "32FC1")
-    confidence = image(arrays.confidence, "32FC1")
-    boundary = image(arrays.boundary if arrays.boundary is not None
-                     else np.zeros((height, width), np.float32), "32FC1")
-    out = {"depth/image": depth, "depth/camera_info": info, "depth/confidence": confidence}
-    if arrays.depth_mm is not None:
+    combined = want("depth_boundary")  # carries the depth, boundary and confidence images
+    out: dict[str, Any] = {}
+    depth = image(arrays.depth, "32FC1") if combined or want("depth/image") else None
+    confidence = image(arrays.confidence, "32FC1") if combined or want("depth/confidence") else None
+    boundary = None
+    if combined or (arrays.boundary is not None and want("occlusion/boundary")):
+        boundary = image(arrays.boundary if arrays.boundary is not None
+                         else np.zeros((height, width), np.float32), "32FC1")
+    for topic, message in (("depth/image", depth), ("depth/camera_info", info), ("depth/confidence", confidence)):
+        if want(topic):
+            out[topic] = message
+    if arrays.depth_mm is not None and want("depth/image_raw"):
         out["depth/image_raw"] = image(arrays.depth_mm, "16UC1")
     if arrays.boundary is not None:
-        out["occlusion/boundary"] = boundary
-        out["occlusion/mask"] = image(arrays.mask, "mono8")
-    if arrays.cloud is not None:
+        if want("occlusion/boundary"):
+            out["occlusion/boundary"] = boundary
+        if want("occlusion/mask"):
+            out["occlusion/mask"] = image(arrays.mask, "mono8")
+    if arrays.cloud is not None and want("points"):
         out["points"] = cloud_to_msg(arrays.cloud, header, types.PointCloud2, types.PointField)
-    out["depth_boundary"] = types.DepthBoundary(header=header, depth=depth, boundary=boundary,
-                                                confidence=confidence, camera_info=info)
-    if arrays.params is not None:
+    if combined:
+        out["depth_boundary"] = types.DepthBoundary(header=header, depth=depth, boundary=boundary,
+                                                    confidence=confidence, camera_info=info)
+    if arrays.params is not None and want("depth_mixture"):
         out["depth_mixture"] = _mixture_message(arrays.params, header, info, types)
     return out

@@ -138,7 +138,8 @@ def _finish(node: ModotNode, frame: FrameInFlight) -> None:
     arrays = compute_frame_arrays(prediction, frame.rgb, options)
     timings["readout"], timings["cloud"] = arrays.timings_ms["edges"], arrays.timings_ms["cloud"]
     tick = time.perf_counter()
-    messages = frame_messages(arrays, _output_header(node, image), frame.info, node.types, options)
+    messages = frame_messages(arrays, _output_header(node, image), frame.info, node.types, options,
+                              wanted=frame.subscribed if config.lazy else None)  # none nobody reads
     timings["messages"] = (time.perf_counter() - tick) * 1e3
     tick = time.perf_counter()
     for topic, msg in messages.items():

@@ -105,7 +105,8 @@ class NodeConfig:
     output_qos_depth: int = _f(5, "History depth of the publishers (reliable readers that fall behind lose "
                                "samples at 1).", range=(1, 100), read_only=True)
     # runtime
-    lazy: bool = _f(True, "Skip inference while no output topic has a subscriber.")
+    lazy: bool = _f(True, "Skip inference while no output topic has a subscriber, and build only the messages of the "
+                    "topics that have one.")
     use_lifecycle: bool = _f(False, "Managed lifecycle node (configure loads the model, activate "
                              "subscribes); false = configure and activate at start.", read_only=True)
     diagnostics_period: float = _f(1.0, "Seconds between /diagnostics messages.", range=(0.1, 60.0),
