@@ -122,8 +122,11 @@ def _two_surfaces(near: float, far: float, weight_near: np.ndarray) -> Predictio
 
 
 def test_an_outline_whose_heavier_surface_flips_follows_the_prior():
-    """Where both mixture components carry weight and the heavier one flips between near and far frame to
-    frame, the fused depth stays on the surface it had; a frame sure of the other surface is taken at once."""
+    """An outline whose heavier mixture component flips between near and far stays on its surface.
+
+    Where both components carry weight, the fused depth keeps the surface it had; a frame sure of
+    the other surface is taken at once.
+    """
     shape = (INTR.height, INTR.width)
     filt = TemporalFilter(TemporalSettings(temporal_filter="static"))
     filt.update(_two_surfaces(1.5, 3.0, np.full(shape, 0.6)))  # starts on the near surface
