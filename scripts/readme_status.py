@@ -147,7 +147,7 @@ with depth or a lidar row (RealSense room metric 1.48 → 0.32) and, with dense 
 structure (OAK-D 0.207 → 0.165 aligned on frames not trained on; TUM 0.226 → 0.190, but it forgets the
 engine's rooms there and the gate keeps only the scale; on a synthetic patrol of an unseen room two
 minutes of recording reach 0.115–0.128 aligned; [your robot's data](docs/robot_data.md)).
-`temporal_filter` cuts flicker 2.4–4.4× in 2.7 ms a frame but not the error: averaging frames cannot
+`temporal_filter` cuts flicker 2.4–4.4× in ~3 ms a frame but not the error: averaging frames cannot
 remove a bias they share ([node](docs/node.md#temporal-filter)).
 On a 2-core CPU with `backend:=openvino` the node answers every frame of a 320×240 camera (27.7 Hz, p95
 57 ms) and 89–97 % of a 640×480 one; the default backend is still torch ([benchmarks](docs/benchmarks.md)).

@@ -142,9 +142,8 @@ def _finish(node: ModotNode, frame: FrameInFlight) -> None:
                               wanted=frame.subscribed if config.lazy else None)  # none nobody reads
     timings["messages"] = (time.perf_counter() - tick) * 1e3
     tick = time.perf_counter()
-    for topic, msg in messages.items():
-        if not config.lazy or topic in frame.subscribed:
-            node.publishers_[topic].publish(msg)
+    for topic, msg in messages.items():  # under lazy only the subscribed topics' were built
+        node.publishers_[topic].publish(msg)
     timings["publish"] = (time.perf_counter() - tick) * 1e3
     timings["total"] = (time.perf_counter() - frame.start) * 1e3  # with the wait between the halves
     latency, kind, problem = frame_latency(node.get_clock().now().nanoseconds, stamp_ns(image.header))

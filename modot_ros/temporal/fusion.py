@@ -49,7 +49,8 @@ RAMP_START = 0.35
 # A mixture component with at least this weight can carry the fusion where it agrees with the prior
 # better than the heavier one: on an object's outline the frame's dominant component flips between
 # the near and the far surface from frame to frame, and following the prior's side removes that
-# flicker (8 engine test scenes: odometry 2.14x -> 2.39x less flicker, a still camera 3.0x -> 4.1x)
+# flicker (8 engine test scenes at RAMP_START 0.3, ``training.temporal_report --mode-min-weight 0.6``
+# vs 0.2: odometry 2.14x -> 2.39x less flicker, a still camera 3.0x -> 4.1x)
 MODE_MIN_WEIGHT = 0.2
 
 
@@ -134,14 +135,23 @@ def _ramp(disagreement: np.ndarray, start: float) -> np.ndarray:
     return np.clip(disagreement, 0, 1, out=disagreement)
 
 
-def _select(where: np.ndarray, then: np.ndarray, otherwise: np.ndarray) -> np.ndarray:
-    """``np.where(where, then, otherwise)`` for float32 images, by OpenCV's masked copy.
+def _copy_where(dst: np.ndarray, src: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``dst[where] = src[where]`` in place (``dst``: a contiguous float32 image or plane), returns ``dst``.
 
-    numpy's ``where`` and ``copyto(where=)`` branch per element: 0.3-0.4 ms on a 320x240 frame
-    whose mask is scattered (noisy pixels), against 0.01 ms for ``cv2.copyTo``.
+    By OpenCV's masked copy: numpy's ``where`` and ``copyto(where=)`` branch per element, 0.3-0.4 ms
+    on a 320x240 frame whose mask is scattered (noisy pixels), against 0.01 ms for ``cv2.copyTo``.
+    OpenCV writes into ``dst`` only when type and size match; otherwise it would return a new array,
+    so that case is copied back rather than lost.
     """
-    out = np.array(otherwise, np.float32, copy=True)
-    return cv2.copyTo(np.ascontiguousarray(then, np.float32), where.view(np.uint8), out)
+    written = cv2.copyTo(np.ascontiguousarray(src, dst.dtype), where.view(np.uint8), dst)
+    if not np.may_share_memory(written, dst):  # a bounds check: a new array never overlaps
+        np.copyto(dst, written)
+    return dst
+
+
+def _select(where: np.ndarray, then: np.ndarray, otherwise: np.ndarray) -> np.ndarray:
+    """``np.where(where, then, otherwise)`` for float32 images (``_copy_where``)."""
+    return _copy_where(np.array(otherwise, np.float32, copy=True), then, where)
 
 
 def tracked_measurement(params: np.ndarray, x: np.ndarray, z: np.ndarray, R: np.ndarray,
@@ -242,15 +252,14 @@ class TemporalFilter:
             ramp = _ramp(ramp, RAMP_START)
             ramp *= 1 - gain
             gain += ramp
-        unfused = (~agree).view(np.uint8)  # a mask for cv2.copyTo (see _select)
+        unfused = ~agree
         fused_x = np.multiply(gain, d, out=d)
         fused_x += x
-        cv2.copyTo(z, unfused, fused_x)
+        _copy_where(fused_x, z, unfused)
         fused_P = np.square(1 - gain) * P  # Joseph form: right for any gain
         fused_P += np.square(gain) * R
-        cv2.copyTo(R, unfused, fused_P)
-        depth = _exp(fused_x)
-        cv2.copyTo(np.ascontiguousarray(frame_depth, np.float32), unfused, depth)  # the frame's own (tracked) surface
+        _copy_where(fused_P, R, unfused)
+        depth = _copy_where(_exp(fused_x), frame_depth, unfused)  # the frame's own (tracked) surface
         self.state = _State(fused_x, depth, fused_P, boundary, intr)
         fraction = np.count_nonzero(agree) / agree.size
         fused = self._fused_prediction(prediction, depth, fused_P, spread, agree, mixture)
@@ -275,10 +284,9 @@ class TemporalFilter:
                 second = params[4] < 0.5
                 spread_mu = std * mu  # std(1/z) = std(ln z) / z
                 for component, where in ((0, fused & ~second), (1, fused & second)):
-                    # the planes are contiguous views: cv2.copyTo writes into them (see _select)
-                    cv2.copyTo(mu, where.view(np.uint8), params[component])
-                    cv2.copyTo(spread_mu, where.view(np.uint8), params[2 + component])
+                    _copy_where(params[component], mu, where)
+                    _copy_where(params[2 + component], spread_mu, where)
             else:
-                cv2.copyTo(mu, fused.view(np.uint8), params[0])
+                _copy_where(params[0], mu, fused)
             changes["params"] = params
         return dataclasses.replace(prediction, **changes)
