@@ -22,7 +22,8 @@ def _load_all() -> None:
 def _format(row: dict) -> str:
     ratio = f"{row['ratio']:.2f}x vs {row.get('ratio_to', '')}" if row.get("ratio") is not None else ""
     ok = {True: "ok", False: "MISSED", None: ""}[row.get("ok")]
-    return f"  {row['name']:<52} {row['value']:>10.3f} {row['unit']:<6} {ratio:<28} {row.get('goal', ''):<12} {ok}"
+    line = f"  {row['name']:<52} {row['value']:>10.3f} {row['unit']:<6} {ratio:<28} {row.get('goal', ''):<12} {ok}"
+    return line + (f"\n      {row['note']}" if row.get("note") else "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 
 Forward: lite0 (random weights, same input) through the estimator's torch and onnxruntime
 forwards at 320x240 and 640x480, on 1 thread (robust to a busy shared CPU; a 2-core robot gets at
-least this) and on 2. Node: ``modot_node`` with ``backend:=onnxruntime`` and with ``backend:=openvino``,
+least this) and on 2. Node: ``modot_node`` with its default ``backend:=auto`` (what it chose in the
+row's note), with ``backend:=onnxruntime`` and with ``backend:=openvino``,
 320x240 network input, fed 320x240 and 640x480 images at 30 Hz (``benchmarks.bench_node``). Each
 engine's own costs, in a process of its own: ``benchmarks.bench_stages``.
 Standalone: ``python -m benchmarks --only backends``.
@@ -67,9 +68,18 @@ def _node_rows(backend: str, quick: bool) -> list[dict]:
         label = f"node lite0 {width}x{height} image, net 320x240, {backend}"
         result = bench_node.run(rate=30.0, seconds=3.0 if quick else 15.0, width=width, height=height,
                                 backend=backend)
-        rows += [row if row["name"].startswith(label) else row | {"name": f"  {row['name']}"}
+        lines = [row if row["name"].startswith(label) else row | {"name": f"  {row['name']}"}
                  for row in bench_node.rows(result, label, NODE_GOAL_HZ)]
+        if backend == "auto":  # what the default chose on this machine, as /diagnostics says
+            lines[0]["note"] = result["diag"].get("backend_choice", "no diagnostics")
+        rows += lines
     return rows
+
+
+@benchmark("backends.node_auto")
+def node_auto(quick: bool) -> list[dict]:
+    """modot_node with its default backend, auto: image -> points in another process; the choice in the note."""
+    return _node_rows("auto", quick)
 
 
 @benchmark("backends.node_onnxruntime")

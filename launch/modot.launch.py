@@ -26,8 +26,8 @@ ARGUMENTS = {
     "params_file": (os.path.join(SHARE, "config", "modot.yaml"), "Parameter YAML file."),
     "model_path": ("", "Checkpoint; empty = packaged default weights."),
     "device": ("auto", "Torch device: auto, cpu, cuda, cuda:N; gpu, gpu.N, npu with backend openvino."),
-    "backend": ("torch", "Network forward: torch, onnxruntime, openvino, tensorrt or auto "
-                "(docs/benchmarks.md: Backends)."),
+    "backend": ("auto", "Network forward: auto (the fastest that starts), torch, onnxruntime, openvino or "
+                "tensorrt (docs/benchmarks.md: Backends)."),
     "use_sim_time": ("false", "Use /clock (bag replay)."),
     "log_level": ("info", "Logger level: debug, info, warn, error."),
     "rviz": ("false", "Also start RViz with the shipped config."),

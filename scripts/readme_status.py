@@ -104,23 +104,28 @@ def _cells_middlebury(v: dict) -> tuple[str, str, str]:
 
 
 def _pick_bench(out: dict, model: str) -> dict:
-    """Rate and median latency of the node, torch and onnxruntime, 320x240 images."""
+    """Rate and median latency of the node, its default (auto, and what it chose) and torch, 320x240 images."""
     if out.get("quick"):
         raise ValueError("a --quick benchmark run is a smoke test, not a status figure")
     picked = {"threads": out["hardware"]["threads"], "gpu": out["hardware"]["cuda"]}
-    for backend, group, label in (("torch", "node.end_to_end", "node lite0 320x240 cpu"),
-                                  ("onnxruntime", "backends.node_onnxruntime", "node lite0 320x240 image")):
+    for backend, group, label in (("auto", "backends.node_auto", "node lite0 320x240 image"),
+                                  ("torch", "node.end_to_end", "node lite0 320x240 cpu")):
         rows = out["results"][group]
         start = next(i for i, r in enumerate(rows) if r["name"].startswith(label))
         latency = next(r for r in rows[start:] if r["name"].strip() == "end-to-end latency image->points median")
         picked[backend] = {"hz": rows[start]["value"], "p50_ms": latency["value"]}
+    choice = out["results"]["backends.node_auto"][0].get("note", "")
+    picked["auto"]["chose"] = choice.split(":")[0].removeprefix("auto chose ").strip() or "?"
     return picked
 
 
 def _cells_speed(v: dict) -> tuple[str, str, str]:
     where = v["gpu"] or f"{v['threads']}-core CPU"
-    return (f"speed, {where}, 320×240", "; ".join(
-        f"{b} {v[b]['hz']:.1f} Hz (p50 {v[b]['p50_ms']:.0f} ms)" for b in ("torch", "onnxruntime")), "–")
+    names = {"auto": f"default (auto, chose {v.get('auto', {}).get('chose')})"}
+    cells = [f"{names.get(b, b)} {v[b]['hz']:.1f} Hz (p50 {v[b]['p50_ms']:.0f} ms)"
+             for b in ("auto", "torch", "onnxruntime") if b in v]
+    ratio = f": {v['auto']['hz'] / v['torch']['hz']:.1f}× torch" if "auto" in v and "torch" in v else ""
+    return f"speed, {where}, 320×240", "; ".join(cells) + ratio, "–"
 
 
 ROWS = {row.name: row for row in (

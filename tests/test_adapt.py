@@ -17,9 +17,8 @@ import torch
 from modot_ros.bags.ground_truth import GroundTruthBagWriter
 from modot_ros.checkpoint import load_checkpoint
 from modot_ros.geometry import CameraIntrinsics
-from modot_ros.scale.samples import OPTICAL_FROM_BODY
 from tests.train_cases import tiny_caches, write_config  # noqa: F401  (fixture)
-from tests.video_cases import PERIOD_NS, SEED, START_NS, _write_tf, transform_msg
+from tests.video_cases import PERIOD_NS, SEED, START_NS, _write_tf
 from training import adapt
 from training.data.frames import DataError
 from training.data.recording import read_recording, split_by_time
@@ -30,22 +29,6 @@ from training.losses.mixture import assigned_mixture_loss
 N_FRAMES, HEIGHT, WIDTH = 12, 48, 64
 
 
-def _scan(types, header, depth: np.ndarray, intr: CameraIntrinsics):
-    """A LaserScan at the optical centre in the camera's horizontal plane: the GT row through cy."""
-    row = int(round(intr.cy))
-    angles = np.linspace(-0.6, 0.6, 121)
-    ranges = np.full(angles.size, np.inf, np.float32)
-    for k, a in enumerate(angles):
-        x_over_z = -math.tan(a)  # laser y (left) is optical -x
-        col = int(round(intr.fx * x_over_z + intr.cx))
-        if 0 <= col < depth.shape[1] and np.isfinite(depth[row, col]):
-            ranges[k] = depth[row, col] / math.cos(a)  # planar depth z -> range along the beam
-    return types["sensor_msgs/msg/LaserScan"](header=header, angle_min=-0.6, angle_max=0.6,
-                                              angle_increment=float(angles[1] - angles[0]), time_increment=0.0,
-                                              scan_time=0.1, range_min=0.05, range_max=40.0, ranges=ranges,
-                                              intensities=np.zeros(0, np.float32))
-
-
 @pytest.fixture(scope="module")
 def robot_bag(tmp_path_factory):
     from training.data.synth.api import render_seeds
@@ -53,21 +36,15 @@ def robot_bag(tmp_path_factory):
     path = tmp_path_factory.mktemp("adapt") / "robot.mcap"
     out = render_seeds([SEED] * N_FRAMES, HEIGHT, WIDTH, frames=list(range(N_FRAMES)))
     with GroundTruthBagWriter(path, frame_id="camera_optical_frame") as bag:
-        types = bag.typestore.types
         _write_tf(bag, N_FRAMES, SEED, static=True)
-        laser = np.eye(4)
-        laser[:3, :3] = OPTICAL_FROM_BODY
-        bag.write("/tf_static", types["tf2_msgs/msg/TFMessage"](transforms=[transform_msg(
-            types, START_NS, "camera_optical_frame", "laser", laser)]), START_NS)
+        bag.write_laser_pose(START_NS)
         for i in range(N_FRAMES):
             k = out["K"][i].double().numpy()
             intr = CameraIntrinsics(k[0, 0], k[1, 1], k[0, 2], k[1, 2], WIDTH, HEIGHT)
             depth = out["depth"][i, 0].numpy()
             stamp = START_NS + i * PERIOD_NS
             bag.write_frame(stamp, out["rgb"][i].permute(1, 2, 0).numpy(), intr, depth)
-            header = bag.header(stamp + 5_000_000)
-            header.frame_id = "laser"
-            bag.write("/scan", _scan(types, header, depth, intr), stamp + 5_000_000)
+            bag.write_scan(stamp + 5_000_000, depth, intr, noise=0.0)
     return path
 
 

@@ -11,7 +11,7 @@ from tests.ros_helpers.node_run import run_scenario
 pytestmark = pytest.mark.ros
 # the network input stays small: this is about transport, not model speed
 NODE = ["--ros-args", "-p", "random_weights:=true", "-p", "device:=cpu", "-p", "input_width:=128",
-        "-p", "input_height:=96", "-p", "output_scale:=0.25"]
+        "-p", "input_height:=96", "-p", "backend:=torch", "-p", "output_scale:=0.25"]
 
 
 def test_640x480_and_1280x720_rgb8_frames_are_all_answered(tmp_path):

@@ -10,7 +10,7 @@ from modot_ros.ros.model_loading import ModelInfo, ModelReload, ReloadOutcome, m
 from modot_ros.ros.node_config import NodeConfig
 from tests.ros_helpers.node_run import run_scenario
 
-NODE = ["--ros-args", "-p", "device:=cpu", "-p", "input_width:=128", "-p", "input_height:=96"]
+NODE = ["--ros-args", "-p", "device:=cpu", "-p", "input_width:=128", "-p", "input_height:=96", "-p", "backend:=torch"]
 
 
 @pytest.mark.parametrize("new, text", [

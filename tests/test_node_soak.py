@@ -22,6 +22,9 @@ RSS_GROWTH = 0.05
 MAX_P95_MS = float(os.environ.get("MODOT_SOAK_MAX_P95_MS", "1000"))  # bounded: a few frame times, not growing
 # a model slower than the camera (debug_delay_ms per frame) makes the worker drop frames: the accounting check bites
 DELAY_MS = os.environ.get("MODOT_SOAK_DELAY_MS", "0")
+# fast: random weights, 128x96 network, torch (the node's own behaviour); default: the node as shipped
+# (packaged weights, its default backend auto, its network size) on the CPU
+NODE_ARGS = {"fast": FAST, "default": ["-p", "device:=cpu"]}[os.environ.get("MODOT_SOAK_NODE", "fast")]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +32,7 @@ def soak(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("soak")
     env = ros_env(domain_id=150 + os.getpid() % 50, tmp_path=tmp) | {"OMP_NUM_THREADS": "1"}
     # reliable input: DDS loses nothing, so every frame sent is one the node counts as input
-    node = start(["-m", "modot_ros.ros.node", "--ros-args", *FAST, "-p", "input_qos:=DEFAULT",
+    node = start(["-m", "modot_ros.ros.node", "--ros-args", *NODE_ARGS, "-p", "input_qos:=DEFAULT",
                   "-p", f"debug_delay_ms:={DELAY_MS}"], env, tmp / "node.log")
     peer = start(["-m", "tests.ros_helpers.soak_peer", "--frames", str(FRAMES), "--rate", str(RATE_HZ),
                   "--window", str(WINDOW), "--node-pid", str(node.pid), "--out", str(tmp / "soak.json")],

@@ -27,11 +27,12 @@ def write(path, data):
 
 def bench_output(quick: bool = False) -> dict:
     """What ``python -m benchmarks --only node,backends`` writes, with its real row names."""
-    label = "node lite0 320x240 image, net 320x240, onnxruntime"
-    onnx = [row if row["name"].startswith(label) else row | {"name": f"  {row['name']}"}
+    label = "node lite0 320x240 image, net 320x240, auto"
+    auto = [row if row["name"].startswith(label) else row | {"name": f"  {row['name']}"}
             for row in bench_node.rows(TIMING | {"latencies": [0.02, 0.03]}, label, 20.0)]
+    auto[0]["note"] = "auto chose openvino (CPU): onnxruntime 30.1, openvino 25.0, torch 70.2 ms per forward"
     return {"hardware": {"cpu": "x86_64", "threads": 4, "cuda": None}, "quick": quick,
-            "results": {"node.end_to_end": bench_node.rows(TIMING), "backends.node_onnxruntime": onnx}}
+            "results": {"node.end_to_end": bench_node.rows(TIMING), "backends.node_auto": auto}}
 
 
 def test_every_row_has_its_committed_numbers():
@@ -69,8 +70,8 @@ def test_benchmark_rows_give_the_speed_row_and_quick_runs_are_refused(tmp_path, 
     with pytest.raises(ValueError, match="quick"):
         readme_status.record("speed", write(tmp_path / "quick.json", bench_output(quick=True)), status_dir=status_dir)
     readme_status.record("speed", write(tmp_path / "bench.json", bench_output()), status_dir=status_dir)
-    assert "| speed, 4-core CPU, 320×240 | torch 3.0 Hz (p50 60 ms); onnxruntime 2.0 Hz (p50 25 ms) |" \
-        in readme_status.render(status_dir)
+    assert ("| speed, 4-core CPU, 320×240 | default (auto, chose openvino (CPU)) 2.0 Hz (p50 25 ms); "
+            "torch 3.0 Hz (p50 60 ms): 0.7× torch |") in readme_status.render(status_dir)
 
 
 def test_writing_the_readme_replaces_only_the_block(tmp_path, status_dir):

@@ -8,7 +8,8 @@ import pytest
 
 from modot_ros.geometry import CameraIntrinsics
 from modot_ros.scale import (FitOptions, ScaleFit, ScaleTracker, extrinsic_from_text, fit_camera_height,
-                             fit_points, fit_sparse_depth, ground_truth_samples, laser_scan_samples,
+                             fit_points, fit_sparse_depth, ground_truth_samples, laser_scan_from_depth,
+                             laser_scan_samples,
                              range_beam, scaled_prediction, up_from_pitch)
 from modot_ros.scale.samples import parse_sample_kind
 
@@ -188,6 +189,21 @@ def test_a_laser_scan_projects_into_the_image_row_of_its_plane():
     assert np.all(np.diff(u) < 0)  # +angle is to the left (body y), so u decreases
     lowered = laser_scan_samples(ranges, -0.6, 0.01, 0.1, 10.0, extrinsic_from_text("0 0 -0.2 0 0 0"), INTR)
     assert np.allclose(lowered[1], INTR.cy + 160 * 0.2 / 2.0)
+
+
+def test_a_scan_read_off_the_depth_projects_back_onto_that_depth():
+    """The synthetic recordings' lidar: its ranges, projected as the node projects a scan, are the GT row."""
+    depth, row = _room(), round(INTR.cy)  # the row through the principal point
+    depth[row, 10:20] = np.nan  # no GT there: no return
+    angle_min, ranges = laser_scan_from_depth(depth, INTR, math.radians(0.5), noise=0.0)
+    assert np.isinf(ranges).sum() > 0 and np.all(np.isfinite(ranges) | np.isinf(ranges))
+    u, v, z = laser_scan_samples(ranges, angle_min, math.radians(0.5), 0.05, 40.0, extrinsic_from_text("0 0 0 0 0 0"),
+                                 INTR)
+    assert u.size > 90 and np.allclose(v, INTR.cy)
+    assert np.allclose(z, depth[row, np.rint(u).astype(int)], rtol=1e-5)
+    noisy = laser_scan_from_depth(depth, INTR, math.radians(0.5), noise=0.02, rng=np.random.default_rng(1))[1]
+    finite = np.isfinite(ranges)
+    assert 0.01 < np.std(noisy[finite] / ranges[finite] - 1) < 0.03
 
 
 @pytest.mark.parametrize("text", ["0 0 0 0 0", "a b c d e f", "0 0 0 0 0 nan"])

@@ -37,10 +37,17 @@ def test_the_same_seed_is_the_same_patrol():
 
 
 def test_a_patrol_bag_is_a_recording_modot_adapt_reads(tmp_path):
-    """Eight seconds at 1 Hz: eight frames a second apart, with registered depth and moving poses."""
+    """Eight seconds at 1 Hz: eight frames a second apart, with registered depth, a lidar's scan and poses."""
     bag = write_patrol_bag(tmp_path / "patrol", minutes=8 / 60, rate_hz=1.0, height=48, width=64)
     recording = read_recording(bag)
     assert recording.supervision == "depth" and len(recording.frames) == 8
     stamps = np.array([f["stamp_s"] for f in recording.frames])
     assert np.allclose(np.diff(stamps), 1.0, atol=1e-3)
     assert all(np.isfinite(f["depth"]).mean() > 0.9 for f in recording.frames)
+    scan = read_recording(bag, supervision="scan")
+    assert scan.details["scan_pose"]["tf"] == 8  # placed by the bag's /tf_static
+    for dense, sparse in zip(recording.frames, scan.frames):
+        row = np.nonzero(np.isfinite(sparse["depth"]).any(1))[0]
+        assert row.size == 1 and np.isfinite(sparse["depth"][row[0]]).sum() > 30
+        hits = np.isfinite(sparse["depth"])
+        assert np.allclose(sparse["depth"][hits], dense["depth"][hits], rtol=0.1)  # 2 % range noise

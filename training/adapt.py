@@ -6,7 +6,9 @@
 RECORDING is a rosbag2 (mcap or sqlite3; raw or compressed images) or a frame folder
 (docs/robot_data.md). What supervises the network is found in it (``data.recording``): a depth
 image registered to the colour camera (dense or sparse), a LaserScan (sparse rows), the camera's
-motion from /tf, or nothing but images. Steps:
+motion from /tf, or nothing but images; and, where given (``--relative``), relative depth from
+another model, fitted per frame to the frame's measurements or the start network's prediction and
+filling what was not measured (``data.relative_depth``). Steps:
 
 1. **Split by time.** The recording's last ``--holdout`` (20 %) of its time span, after a
    ``--gap``, is never trained on: it is where the result is scored.
@@ -45,6 +47,7 @@ from training.config import SourceConfig, TrainConfig, config_from_dict
 from training.data.folder import write_frame
 from training.data.frames import DataError, ensure_cache
 from training.data.recording import SUPERVISIONS, Recording, TimeSplit, read_recording, split_by_time
+from training.data.relative_depth import RELATIVE_KINDS, RelativeDepthModel, fill_from_relative
 from training.real_frames_report import NOISE_FLOOR, paired_bootstrap
 from training.trainer_state import ResumeError
 
@@ -79,12 +82,18 @@ class AdaptOptions:
     max_synthetic_loss: float = 0.01
     calibrate: bool = True  # train in the network's own scale, the camera's factor applied at export (scale_factor)
     noise_floor: float = NOISE_FLOOR
+    relative: str = ""  # another model's relative depth: a folder of maps or an .onnx file (data.relative_depth)
+    relative_kind: str = "disparity"  # what its maps hold: disparity (inverse depth) or depth
+    relative_size: tuple[int, int] | None = None  # (width, height) an ONNX model with a dynamic input runs at
+    relative_normalize: bool = True  # ImageNet mean/std on an ONNX model's input
 
     def __post_init__(self) -> None:
         if not (self.minutes > 0 or self.steps > 0):
             raise ConfigError("give a budget: --minutes > 0 or --steps > 0")
         if not 0.0 <= self.synthetic_share < 1.0:
             raise ConfigError(f"--synthetic-share {self.synthetic_share} must be in [0, 1)")
+        if self.relative_kind not in RELATIVE_KINDS:
+            raise ConfigError(f"--relative-kind {self.relative_kind!r}; allowed: {', '.join(RELATIVE_KINDS)}")
 
 
 def write_training_frames(frames: list[dict], root: Path) -> Path:
@@ -151,11 +160,13 @@ def _recording_source(recording: Recording, split: TimeSplit, output: Path, opti
     bag itself up to the split (tf, none: self-supervised video).
     """
     weight = 1.0 - options.synthetic_share
-    if recording.supervision in ("depth", "scan"):
+    if recording.supervision in ("depth", "scan", "relative"):
         frames = [f | {"depth": f["depth"] * np.float32(depth_scale)} for f in split.train]
         root = write_training_frames(frames, output / "train_frames")
-        # sparse depth has no edges to label (every point borders a hole), dense depth does
-        ob = "from_depth" if recording.details.get("depth") == "dense" else "none"
+        # sparse depth has no edges to label (every point borders a hole), dense depth does; a relative
+        # model's smooth maps are no occlusion-boundary labels either
+        dense = recording.details.get("depth") == "dense" and "relative" not in recording.details
+        ob = "from_depth" if dense else "none"
         return SourceConfig(kind="folder", path=str(root), weight=weight, ob=ob)
     images = max(f["index"] for f in split.train) + 1  # bag images before the split (stamp order)
     return SourceConfig(kind="bag", path=str(recording.path), weight=weight, ob="none",
@@ -283,6 +294,28 @@ def choose(heldout: dict, synthetic: dict, max_synthetic_loss: float) -> tuple[s
     return None, "; ".join(reasons)
 
 
+def add_relative(recording: Recording, frames: list[dict], init: Path, options: AdaptOptions) -> None:
+    """Fill ``frames``' depth from ``options.relative`` (the training frames); recorded in the details.
+
+    With nothing measured to fit to (video or image-only recordings) the maps are fitted to the start
+    network's prediction and supervise alone (supervision ``relative``).
+    """
+    from modot_ros.inference import DepthBoundaryEstimator
+
+    model = RelativeDepthModel(options.relative, options.relative_size, options.relative_normalize)
+    estimator = []
+
+    def predict(frame: dict) -> np.ndarray:
+        if not estimator:
+            estimator.append(DepthBoundaryEstimator.from_checkpoint(init, device="cpu", warmup=0))
+        return estimator[0].predict(frame["rgb"], frame["intrinsics"]).depth
+
+    counts = fill_from_relative(frames, model, options.relative_kind, predict)
+    if recording.supervision in ("tf", "none"):
+        recording.supervision = "relative"
+    recording.details["relative"] = {"path": str(options.relative), "kind": options.relative_kind} | counts
+
+
 def adapt(recording: Recording, output: Path, init: Path, options: AdaptOptions, holdout: float = 0.2,
           gap: float = 0.05, force: bool = False, resume: bool = True) -> dict:
     """Split, fine-tune, score, gate and export; returns the report (also ``OUTPUT/adapt_report.json``)."""
@@ -291,6 +324,8 @@ def adapt(recording: Recording, output: Path, init: Path, options: AdaptOptions,
 
     output.mkdir(parents=True, exist_ok=True)
     split = split_by_time(recording.frames, holdout, gap)
+    if options.relative:
+        add_relative(recording, split.train, init, options)
     calibration = (scale_factor(init, split.train) if recording.supervision in ("depth", "scan") and options.calibrate
                    else {"predicted_over_measured": 1.0, "frames": 0})
     factor = calibration["predicted_over_measured"]
@@ -329,6 +364,13 @@ def adapt(recording: Recording, output: Path, init: Path, options: AdaptOptions,
     return report
 
 
+def _relative_line(rec: dict) -> str:
+    rel = rec.get("relative")
+    return (f" Relative depth ({rel['kind']}) from {rel['path']}: fitted to the measurements on "
+            f"{rel['fitted_to_measurement']} frames, to the start network on {rel['fitted_to_network']}, "
+            f"not fitted on {rel['not_fitted']}; it fills the pixels without a measurement." if rel else "")
+
+
 def markdown(report: dict) -> str:
     """The report a person reads: what was used, the before/after tables, the verdict."""
     rec, split, held = report["recording"], report["split"], report["heldout"]
@@ -337,7 +379,7 @@ def markdown(report: dict) -> str:
              f"{rec['frames_kept']} of {rec['images']} images kept; trained on {split['train_frames']} frames "
              f"up to t = {split['train_until_s']} s, held out {split['heldout_frames']} from t = "
              f"{split['heldout_from_s']} s. {report['steps']} steps in {report['train_seconds']:.0f} s of training "
-             f"({report['seconds_per_step']} s/step, {report['hardware']}).", "",
+             f"({report['seconds_per_step']} s/step, {report['hardware']})." + _relative_line(rec), "",
              "| held-out frames | metric AbsRel | δ1 | aligned AbsRel | aligned δ1 |", "|---|---|---|---|---|"]
     for name in [n for n in ("constant", "row prior", "before", "calibrated", "after") if n in held.get("summary", {})]:
         s = held["summary"][name]
@@ -399,11 +441,46 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--val-frames", type=int, default=d.val_frames)
     p.add_argument("--replay-scenes", type=int, default=d.replay_scenes,
                    help="scenes rendered for a missing replay cache")
+    p.add_argument("--relative", default="", help="relative depth from another model: a folder of maps named "
+                   "as the frames (see --write-frames) or an .onnx file run here on each image")
+    p.add_argument("--relative-kind", default=d.relative_kind, choices=RELATIVE_KINDS,
+                   help="what the relative maps hold (default %(default)s: inverse depth, as most such models)")
+    p.add_argument("--relative-size", default="", metavar="WxH",
+                   help="input size of an ONNX model with a dynamic input (default 518x518)")
+    p.add_argument("--relative-raw-input", action="store_true",
+                   help="feed an ONNX model RGB in [0, 1] without ImageNet normalisation")
+    p.add_argument("--write-frames", metavar="DIR", help="write the recording's kept images as DIR/NAME.png "
+                   "(the names --relative maps need) and stop")
     p.add_argument("--no-calibrate", action="store_true",
                    help="do not fit the network's global scale to the training frames before fine-tuning")
     p.add_argument("--force", action="store_true", help="write the weights even when the gate fails")
     p.add_argument("--restart", action="store_true", help="start over instead of resuming OUTPUT/run")
     return p
+
+
+def _size_text(text: str) -> tuple[int, int] | None:
+    """'518x518' -> (518, 518); '' -> None; ConfigError otherwise."""
+    if not text:
+        return None
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--relative-size {text!r}: expected WIDTHxHEIGHT, e.g. 518x518") from None
+    if width < 1 or height < 1:
+        raise ConfigError(f"--relative-size {text!r}: both sides must be positive")
+    return width, height
+
+
+def write_images(recording: Recording, folder: Path) -> int:
+    """Write the recording's kept images as ``folder/NAME.png`` for another model to run on."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame in recording.frames:
+        cv2.imwrite(str(folder / f"{frame['name']}.png"), cv2.cvtColor(frame["rgb"], cv2.COLOR_RGB2BGR))
+    print(f"modot-adapt: wrote {len(recording.frames)} images to {folder}; run your model on them, save each map "
+          f"as {folder.name}-maps/NAME.npy (or .png/.tif) and pass --relative with that folder")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -416,10 +493,15 @@ def main(argv: list[str] | None = None) -> int:
                                camera_height_m=args.camera_height,
                                replay_cache=args.replay_cache, replay_video_cache=args.replay_video_cache,
                                val_cache=args.val_cache, val_frames=args.val_frames,
-                               replay_scenes=args.replay_scenes, calibrate=not args.no_calibrate)
+                               replay_scenes=args.replay_scenes, calibrate=not args.no_calibrate,
+                               relative=args.relative, relative_kind=args.relative_kind,
+                               relative_size=_size_text(args.relative_size),
+                               relative_normalize=not args.relative_raw_input)
         init = Path(args.init) if args.init else default_weights_path()
         topics = {"image": args.image, "camera_info": args.camera_info, "depth": args.depth, "scan": args.scan}
         recording = read_recording(args.recording, args.supervision, args.max_frames, topics, args.laser_extrinsic)
+        if args.write_frames:
+            return write_images(recording, Path(args.write_frames))
         output = Path(args.output or f"build/adapt/{Path(args.recording).stem}")
         print(f"modot-adapt: {recording.kind} {recording.path}: supervision {recording.supervision}, "
               f"{len(recording.frames)} frames", file=sys.stderr)

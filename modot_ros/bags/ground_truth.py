@@ -6,10 +6,13 @@ header, and where the writer knows it the camera's pose on /tf (``odom`` -> the 
 a robot's odometry gives, read by the temporal filter and the flicker measure). Used by the demo's
 synthetic bag, the bag tests and the bag benchmark. As robots record them, the colour image can be
 a jpeg/png CompressedImage on ``<image>/compressed`` and the depth a compressedDepth png on
-``<depth>/compressedDepth`` (``modot_ros.pipeline.compressed``).
+``<depth>/compressedDepth`` (``modot_ros.pipeline.compressed``). ``write_scan`` adds what a robot's
+2D lidar in the camera's horizontal plane would have returned (``/scan`` in ``LASER_FRAME``, placed
+by ``write_laser_pose`` on /tf_static), for the supervision ``modot-adapt`` reads from a LaserScan.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,8 @@ from modot_ros.pipeline.messages import array_to_image, intrinsics_to_camera_inf
 
 FRAME_ID = "camera_optical_frame"
 ODOM_FRAME = "odom"  # the fixed frame of the camera poses written to /tf (REP 105)
+LASER_FRAME, SCAN_TOPIC = "laser", "/scan"
+SCAN_INCREMENT = math.radians(0.5)  # a typical 2D lidar's angular step
 GT_TOPICS = {"image": "/camera/image_raw", "info": "/camera/camera_info",
              "depth": "/camera/depth/ground_truth", "boundary": "/camera/occlusion/ground_truth"}
 
@@ -78,17 +83,41 @@ class GroundTruthBagWriter(BagWriter):
             self.write("/tf", self.transform(pose, stamp_ns), log_ns)
         return header
 
-    def transform(self, T_odom_camera: np.ndarray, stamp_ns: int) -> Any:
-        """A TFMessage with the camera's pose in ``ODOM_FRAME``."""
+    def transform(self, T_parent_child: np.ndarray, stamp_ns: int, parent: str = ODOM_FRAME,
+                  child: str | None = None) -> Any:
+        """A TFMessage with ``child``'s pose (default the camera's) in ``parent`` (default ``ODOM_FRAME``)."""
         from scipy.spatial.transform import Rotation
 
         t = self.typestore.types
         header = self.header(stamp_ns)
-        header.frame_id = ODOM_FRAME
-        x, y, z, w = Rotation.from_matrix(np.asarray(T_odom_camera)[:3, :3]).as_quat()
-        p = np.asarray(T_odom_camera, np.float64)[:3, 3]
+        header.frame_id = parent
+        x, y, z, w = Rotation.from_matrix(np.asarray(T_parent_child)[:3, :3]).as_quat()
+        p = np.asarray(T_parent_child, np.float64)[:3, 3]
         stamped = t["geometry_msgs/msg/TransformStamped"](
-            header=header, child_frame_id=self.frame_id, transform=t["geometry_msgs/msg/Transform"](
+            header=header, child_frame_id=child or self.frame_id, transform=t["geometry_msgs/msg/Transform"](
                 translation=t["geometry_msgs/msg/Vector3"](x=p[0], y=p[1], z=p[2]),
                 rotation=t["geometry_msgs/msg/Quaternion"](x=x, y=y, z=z, w=w)))
         return t["tf2_msgs/msg/TFMessage"](transforms=[stamped])
+
+    def write_laser_pose(self, stamp_ns: int) -> None:
+        """/tf_static: ``LASER_FRAME`` at the optical centre with the camera's body axes (x ahead, z up)."""
+        from modot_ros.scale.samples import OPTICAL_FROM_BODY
+
+        T_optical_laser = np.eye(4)
+        T_optical_laser[:3, :3] = OPTICAL_FROM_BODY
+        self.write("/tf_static", self.transform(T_optical_laser, stamp_ns, self.frame_id, LASER_FRAME), stamp_ns)
+
+    def write_scan(self, stamp_ns: int, depth: np.ndarray, intrinsics: CameraIntrinsics, noise: float = 0.02,
+                   rng: np.random.Generator | None = None, log_ns: int | None = None) -> Any:
+        """/scan: the ranges the lidar of ``write_laser_pose`` reads off GT ``depth`` (m), with relative noise."""
+        from modot_ros.scale.samples import laser_scan_from_depth
+
+        angle_min, ranges = laser_scan_from_depth(depth, intrinsics, SCAN_INCREMENT, noise, rng)
+        header = self.header(stamp_ns)
+        header.frame_id = LASER_FRAME
+        message = self.typestore.types["sensor_msgs/msg/LaserScan"](
+            header=header, angle_min=angle_min, angle_max=angle_min + SCAN_INCREMENT * (ranges.size - 1),
+            angle_increment=SCAN_INCREMENT, time_increment=0.0, scan_time=0.1, range_min=0.05, range_max=40.0,
+            ranges=ranges, intensities=np.zeros(0, np.float32))
+        self.write(SCAN_TOPIC, message, stamp_ns if log_ns is None else log_ns)
+        return message

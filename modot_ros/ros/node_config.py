@@ -48,10 +48,10 @@ class NodeConfig:
                           range=(0, 4096), read_only=True, group="model")
     input_height: int = _f(0, "Network input height, px (multiple of 16); 0 = the model's own.",
                            range=(0, 4096), read_only=True, group="model")
-    backend: str = _f("torch", "Network forward: torch, onnxruntime (CPU; CUDA provider with "
-                      "device cuda), openvino (Intel CPU, or device gpu/npu), tensorrt (onnxruntime TensorRT "
-                      "provider, fp16 unless precision fp32) or auto (the fastest that starts, timed at "
-                      "configure; CPU: onnxruntime, openvino, torch; CUDA: tensorrt, torch). "
+    backend: str = _f("auto", "Network forward: auto (the fastest that starts, timed on a few frames at "
+                      "configure, logged and on /diagnostics; CPU: onnxruntime, openvino, torch; CUDA: tensorrt, "
+                      "torch), torch, onnxruntime (CPU; CUDA provider with device cuda), openvino (Intel CPU, or "
+                      "device gpu/npu) or tensorrt (onnxruntime TensorRT provider, fp16 unless precision fp32). "
                       "docs/benchmarks.md: Backends.",
                       choices=BACKENDS, read_only=True, group="model")
     threads: int = _f(0, "CPU threads of the network forward (torch intra-op, onnxruntime "

@@ -19,8 +19,8 @@ from importlib import import_module
 _HOMES = {
     "fit": ("FitOptions", "ScaleFit", "fit_camera_height", "fit_pairs", "fit_points", "fit_range_beam",
             "fit_sparse_depth", "reliable_mask", "up_from_pitch"),
-    "samples": ("RangeBeam", "extrinsic_from_text", "ground_truth_samples", "laser_scan_samples", "offset_from_text",
-                "range_beam"),
+    "samples": ("RangeBeam", "extrinsic_from_text", "ground_truth_samples", "laser_scan_from_depth",
+                "laser_scan_samples", "offset_from_text", "range_beam"),
     "measurements": ("measurement_from_message",),
     "tracker": ("ScaleState", "ScaleTracker", "scaled_prediction"),
     "engine": ("ScaleEngine", "ground_truth_measurement"),

@@ -9,6 +9,9 @@ Ground-truth sampling (``ground_truth_samples``) stands in for a sensor in the e
 the issue's densities: ``beam`` (one range at the image centre), ``lidar_row`` (a 2D lidar in the
 camera's horizontal plane: the GT row through the principal point), ``points:N`` (N random valid
 pixels, like the sparse depth of a stereo camera); each range gets relative Gaussian noise.
+``laser_scan_from_depth`` is the inverse of ``laser_scan_samples``: the ranges a 2D lidar at the
+optical centre, scanning the camera's horizontal plane, would return, read off a GT depth map (the
+synthetic robot recordings' /scan).
 """
 from __future__ import annotations
 
@@ -69,6 +72,31 @@ def laser_scan_samples(ranges: np.ndarray, angle_min: float, angle_increment: fl
     points = np.stack([r * np.cos(a), r * np.sin(a), np.zeros_like(r)], 1)  # laser frame: x ahead, z up
     points = points @ T_optical_laser[:3, :3].T + T_optical_laser[:3, 3]
     return project_points(points, intrinsics)
+
+
+def laser_scan_from_depth(gt: np.ndarray, intrinsics: CameraIntrinsics, angle_increment: float,
+                          noise: float = 0.02, rng: np.random.Generator | None = None) -> tuple[float, np.ndarray]:
+    """(angle_min, ranges) of a lidar at the optical centre in the camera's horizontal plane.
+
+    The beams span the image's width at ``angle_increment`` (radians); each reads the GT row through
+    the principal point at its nearest column, as a range along the beam (planar z / cos) with
+    relative Gaussian ``noise``; +inf where the GT has no depth (REP 117: no return). The laser's
+    axes are the camera's body axes (x ahead, y left), so ``extrinsic_from_text("0 0 0 0 0 0")``
+    (or ``OPTICAL_FROM_BODY`` on /tf) places it.
+    """
+    gt = np.asarray(gt, np.float32)
+    half_fov = math.atan2(intrinsics.cx + 0.5, intrinsics.fx)
+    angles = np.arange(-half_fov, half_fov, angle_increment)
+    cols = np.rint(intrinsics.cx - intrinsics.fx * np.tan(angles)).astype(int)  # laser y (left) is optical -x
+    row = int(np.clip(round(intrinsics.cy), 0, gt.shape[0] - 1))
+    inside = (cols >= 0) & (cols < gt.shape[1])
+    z = np.full(angles.size, np.nan, np.float32)
+    z[inside] = gt[row, cols[inside]]
+    valid = valid_depth_mask(z)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    ranges = np.full(angles.size, np.inf, np.float32)
+    ranges[valid] = z[valid] / np.cos(angles[valid]) * (1.0 + noise * rng.standard_normal(int(valid.sum())))
+    return float(angles[0]), ranges
 
 
 class RangeBeam(NamedTuple):

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from tests.ros_helpers.process import Deadline, ros_env, start, stop
 
+# torch: these tests are about the node, not the engines (test_node_backend runs the default, auto)
 FAST = ["-p", "random_weights:=true", "-p", "device:=cpu", "-p", "input_width:=128",
-        "-p", "input_height:=96"]
+        "-p", "input_height:=96", "-p", "backend:=torch"]
 
 
 @dataclass

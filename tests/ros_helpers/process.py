@@ -20,6 +20,7 @@ def ros_env(domain_id: int, tmp_path: Path) -> dict[str, str]:
         ROS_DOMAIN_ID=str(domain_id),
         ROS_LOG_DIR=str(tmp_path / "ros_log"),
         ROS_HOME=str(tmp_path / "ros_home"),
+        MODOT_ROS_CACHE=str(tmp_path / "modot_cache"),  # backend auto exports here, never to ~/.cache
         PYTHONUNBUFFERED="1",
     )
     env.update(profile_env(REPO / "config" / "fastdds_shm.xml"))

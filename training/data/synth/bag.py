@@ -5,7 +5,9 @@ pose on /tf in ``odom``).
 
 * ``write_bag``: consecutive 30 Hz frames along each scene's short trajectory, a new scene every 2 s.
 * ``write_patrol_bag``: minutes of one room a robot patrols (``sample.sample_patrol_scene``), frames
-  at ``rate_hz``: a long recording of a room the network never saw, for ``modot-adapt`` studies.
+  at ``rate_hz``: a long recording of a room the network never saw, for ``modot-adapt`` studies,
+  with what a 2D lidar in the camera's horizontal plane returns (``/scan``, 2 % range noise, its
+  pose on /tf_static) beside the GT depth, so every supervision kind can be tried on one recording.
 """
 from __future__ import annotations
 
@@ -27,15 +29,18 @@ START_NS = 1_700_000_000_000_000_000
 FRAMES_PER_SCENE = 60  # a new scene every 2 s of video
 
 
-def _write_sample(writer: GroundTruthBagWriter, sample: dict, stamp_ns: int) -> None:
-    """One rendered frame (unbatched tensors) into the bag."""
+def _write_sample(writer: GroundTruthBagWriter, sample: dict, stamp_ns: int,
+                  scan_rng: np.random.Generator | None = None) -> None:
+    """One rendered frame (unbatched tensors) into the bag; with ``scan_rng`` also its /scan."""
     height, width = sample["depth"].shape[-2:]
     k = sample["K"].double().cpu().numpy()
-    writer.write_frame(stamp_ns, sample["rgb"].permute(1, 2, 0).cpu().numpy(),
-                       CameraIntrinsics(k[0, 0], k[1, 1], k[0, 2], k[1, 2], int(width), int(height)),
-                       sample["depth"][0].cpu().numpy().astype(np.float32),
+    intrinsics = CameraIntrinsics(k[0, 0], k[1, 1], k[0, 2], k[1, 2], int(width), int(height))
+    depth = sample["depth"][0].cpu().numpy().astype(np.float32)
+    writer.write_frame(stamp_ns, sample["rgb"].permute(1, 2, 0).cpu().numpy(), intrinsics, depth,
                        sample["boundary"][0].cpu().numpy().astype(np.uint8) * 255,
                        pose=sample["pose"].cpu().numpy())
+    if scan_rng is not None:
+        writer.write_scan(stamp_ns, depth, intrinsics, rng=scan_rng)
 
 
 def write_bag(path: str | Path, n_frames: int, height: int, width: int, storage: str = "mcap",
@@ -63,12 +68,14 @@ def write_patrol_bag(path: str | Path, minutes: float, rate_hz: float, height: i
         raise ValueError(f"a patrol needs minutes > 0 and rate_hz > 0 (got {minutes} min at {rate_hz} Hz)")
     path = Path(path)
     scene = sample_patrol_scene(seed)
+    scan_rng = np.random.default_rng(seed)
     with GroundTruthBagWriter(path, storage=storage) as writer:
+        writer.write_laser_pose(START_NS)
         for start in tqdm(range(0, count, batch), desc=f"patrol {path.name}", unit="batch", leave=False):
             times = [k / rate_hz for k in range(start, min(start + batch, count))]
             out = render_batch([scene] * len(times), height, width, [scene.trajectory.pose(t) for t in times],
                                device=device, seeds=[seed * 1009 + start + j for j in range(len(times))],
                                exposure_ref=[0] * len(times))
             for j, t in enumerate(times):
-                _write_sample(writer, {k: v[j] for k, v in out.items()}, START_NS + int(round(t * 1e9)))
+                _write_sample(writer, {k: v[j] for k, v in out.items()}, START_NS + int(round(t * 1e9)), scan_rng)
     return path
