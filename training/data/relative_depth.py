@@ -35,7 +35,7 @@ class RelativeDepthModel:
 
     def __init__(self, path: str | Path, size: tuple[int, int] | None = None, normalize: bool = True) -> None:
         """size: (width, height) an ONNX model with a dynamic input runs at (default 518x518)."""
-        self.path, self.normalize, self._session = Path(path), normalize, None
+        self.path, self.normalize, self._session, self.size = Path(path), normalize, None, None
         if not self.path.exists():
             raise DataError(f"--relative {self.path} does not exist (a folder of depth maps or an .onnx file)")
         if self.path.is_file():
