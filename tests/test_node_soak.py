@@ -2,8 +2,10 @@
 
 Reports, per window of ``MODOT_SOAK_WINDOW`` frames (default 1,000), the node's RSS and the
 latency p50/p95. Checks: RSS grows at most 5 % after the first (warm-up) window, latency stays
-bounded, and every frame is accounted for: drops = input - processed, exactly the frames the node
-itself counts as dropped (freshest-frame worker, unmatched), rejected or skipped. Marked soak:
+bounded, and every frame is accounted for: input = sent (less at most ``MODOT_SOAK_MAX_DDS_LOSS`` of
+them lost by DDS before the node, with ``MODOT_SOAK_NODE=default``), and drops = input - processed,
+exactly the frames the node itself counts as dropped (freshest-frame worker, unmatched), rejected or
+skipped. Marked soak:
 ``make test`` (CI) leaves it out.
 """
 import json
@@ -24,7 +26,11 @@ MAX_P95_MS = float(os.environ.get("MODOT_SOAK_MAX_P95_MS", "1000"))  # bounded: 
 DELAY_MS = os.environ.get("MODOT_SOAK_DELAY_MS", "0")
 # fast: random weights, 128x96 network, torch (the node's own behaviour); default: the node as shipped
 # (packaged weights, its default backend auto, its network size) on the CPU
-NODE_ARGS = {"fast": FAST, "default": ["-p", "device:=cpu"]}[os.environ.get("MODOT_SOAK_NODE", "fast")]
+NODE = os.environ.get("MODOT_SOAK_NODE", "fast")
+NODE_ARGS = {"fast": FAST, "default": ["-p", "device:=cpu"]}[NODE]
+# frames DDS may lose before the node sees them (reliable, keep-last: a sample is replaced when the
+# node's executor is late); the fast node has never lost one, the shipped one lost 1 in 10,000
+MAX_DDS_LOSS = float(os.environ.get("MODOT_SOAK_MAX_DDS_LOSS", "0" if NODE == "fast" else "0.001"))
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +79,8 @@ def test_latency_stays_bounded_in_every_window(soak):
 def test_every_frame_is_processed_or_counted_as_dropped(soak):
     """drops = input - processed, exactly what the node reports as dropped, rejected or skipped."""
     diag = soak["diag"]
-    drops = soak["sent"] - soak["answered"]
-    assert int(diag["input"]) == soak["sent"] and int(diag["processed"]) == soak["answered"]
+    received = int(diag["input"])
+    assert soak["sent"] - MAX_DDS_LOSS * soak["sent"] <= received <= soak["sent"], (soak["sent"], diag)
+    assert int(diag["processed"]) == soak["answered"]
+    drops = received - soak["answered"]
     assert drops == int(diag["dropped_frames"]) + int(diag["rejected"]) + int(diag["lazy_skipped"]), diag

@@ -224,7 +224,7 @@ class RealFramesReport:
         for i, (frame, name) in enumerate(zip(self.frames, names)):
             gt = frame["depth"]
             lo, hi = np.nanpercentile(gt, [2, 98])
-            columns = [("RGB", frame["rgb"]), ("GT depth", report.colorize_depth(gt, lo, hi))]  # stereo, ToF or rendered
+            columns = [("RGB", frame["rgb"]), ("GT depth", report.colorize_depth(gt, lo, hi))]  # stereo, ToF, rendered
             for source in self.names:
                 depth = self.depths[source][i]
                 scale = np.nanmedian(gt) / np.nanmedian(depth[np.isfinite(gt)])
