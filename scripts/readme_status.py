@@ -156,8 +156,8 @@ a lidar row and another model's relative depth; [your robot's data](docs/robot_d
 `temporal_filter` cuts flicker 2.4–4.4× in ~3 ms a frame but not the error: averaging frames cannot
 remove a bias they share ([node](docs/node.md#temporal-filter)).
 The node's default backend is `auto`: on a 2-core CPU it picks OpenVINO (same depth as torch to
-2 ppm) and answers a 320×240 camera at the rate the camera sends (27.5 Hz) and a 640×480 one at 17.5 Hz,
-not yet 30 Hz ([benchmarks](docs/benchmarks.md)).
+2 ppm) and answers a 320×240 camera at the rate the camera sends (27.5 Hz), a 640×480 one at 17.5 Hz, or
+at 27.6–27.9 Hz with `output_scale:=0.5`; 30 Hz itself is not shown ([benchmarks](docs/benchmarks.md)).
 Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–20)."""
 
 
