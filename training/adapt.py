@@ -478,8 +478,8 @@ def write_images(recording: Recording, folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     for frame in recording.frames:
         cv2.imwrite(str(folder / f"{frame['name']}.png"), cv2.cvtColor(frame["rgb"], cv2.COLOR_RGB2BGR))
-    print(f"modot-adapt: wrote {len(recording.frames)} images to {folder}; run your model on them, save each map "
-          f"as {folder.name}-maps/NAME.npy (or .png/.tif) and pass --relative with that folder")
+    print(f"modot-adapt: wrote {len(recording.frames)} images to {folder}; run your model on them, save the map "
+          "of NAME.png as MAPS/NAME.npy (or a 16-bit .png/.tif) and pass --relative MAPS")
     return 0
 
 

@@ -80,7 +80,8 @@ def laser_scan_from_depth(gt: np.ndarray, intrinsics: CameraIntrinsics, angle_in
 
     The beams span the image's width at ``angle_increment`` (radians); each reads the GT row through
     the principal point at its nearest column, as a range along the beam (planar z / cos) with
-    relative Gaussian ``noise``; +inf where the GT has no depth (REP 117: no return). The laser's
+    relative Gaussian ``noise`` (drawn from ``rng``; without one, a generator seeded 0 per call, so
+    the same noise pattern on every frame); +inf where the GT has no depth (REP 117: no return). The laser's
     axes are the camera's body axes (x ahead, y left), so ``extrinsic_from_text("0 0 0 0 0 0")``
     (or ``OPTICAL_FROM_BODY`` on /tf) places it.
     """

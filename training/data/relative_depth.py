@@ -8,7 +8,7 @@ maps reach training as follows, per frame:
   names the frames (a frame folder's ``rgb/`` file stems; a bag's ``frame_NNNNNN``, the image's
   index in the bag: ``--write-frames`` writes those images for the other model to run on), or an
   ONNX file run here on each image (NCHW float RGB, ImageNet-normalised unless told otherwise).
-* ``align`` fits the map's two numbers (least squares in the model's own space, robust to outliers)
+* ``aligned_depth`` fits the map's two numbers (least squares in the model's own space, robust to outliers)
   to the frame's metric samples where the recording has some (a depth image, dense or sparse; a
   LaserScan's row), else to the start network's prediction (its own scale, so the structure
   teaches and the scale stays the network's).
