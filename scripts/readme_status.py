@@ -152,13 +152,14 @@ with depth or a lidar row (RealSense room metric 1.48 → 0.32) and, with dense 
 structure (OAK-D 0.207 → 0.165 aligned on frames not trained on; TUM 0.226 → 0.190, but it forgets the
 engine's rooms there and the gate keeps only the scale; on a synthetic patrol of an unseen room two
 minutes of recording reach 0.115–0.128 aligned with dense depth, 0.134 with a lidar row, 0.127 with
-a lidar row and another model's relative depth; [your robot's data](docs/robot_data.md)).
+a lidar row and another model's relative depth, 0.137 from video, which still forgets the engine's
+rooms a little and drifts in scale; [your robot's data](docs/robot_data.md)).
 `temporal_filter` cuts flicker 2.4–4.4× in ~3 ms a frame but not the error: averaging frames cannot
 remove a bias they share ([node](docs/node.md#temporal-filter)).
 The node's default backend is `auto`: on a 2-core CPU it picks OpenVINO (same depth as torch to
 2 ppm) and answers a 320×240 camera at the rate the camera sends (27.5 Hz), a 640×480 one at 17.5 Hz, or
 at 27.6–27.9 Hz with `output_scale:=0.5`; 30 Hz itself is not shown ([benchmarks](docs/benchmarks.md)).
-Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–20)."""
+Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–21)."""
 
 
 def render(status_dir: Path = STATUS_DIR) -> str:

@@ -87,6 +87,8 @@ def test_adapt_from_a_bag_in_one_line_picks_depth_holds_out_the_tail_and_writes_
     # the training part never holds a held-out frame
     trained = {p.stem for p in (tmp_path / "out" / "train_frames" / "rgb").iterdir()}
     assert not trained & set(split["heldout_names"])
+    # supervised: the replayed engine frames are supervised anyway; the video-only term stays off
+    assert load_checkpoint(tmp_path / "out" / "run" / "final.pt").training_config["loss"]["replay_depth_weight"] == 0
 
 
 def test_the_gate_keeps_the_old_weights_with_one_line(tmp_path, robot_bag, tiny_init,
@@ -114,10 +116,13 @@ def test_scan_supervision_projects_the_lidar_into_sparse_rows(tmp_path, robot_ba
 
 def test_tf_supervision_trains_self_supervised_on_the_training_part(
         tmp_path, robot_bag, tiny_init, tiny_caches):  # noqa: F811
-    code, report = _run(tmp_path, robot_bag, tiny_init, tiny_caches, "--supervision", "tf")
+    """Video from the bag's first part, its motion from /tf; the replayed engine frames' depth weighted as asked."""
+    code, report = _run(tmp_path, robot_bag, tiny_init, tiny_caches, "--supervision", "tf",
+                        "--replay-depth-weight", "0.5")
     assert code == 0
     config = load_checkpoint(tmp_path / "out" / "run" / "final.pt").training_config
     assert config["run"]["supervision"] == "self_supervised"
+    assert config["loss"]["replay_depth_weight"] == 0.5
     bag_source = [s for s in config["data"]["sources"] if s["kind"] == "bag"][0]
     assert bag_source["poses"] == "tf"
     # only images before the split: the held-out tail is never a training triplet

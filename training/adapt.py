@@ -72,6 +72,9 @@ class AdaptOptions:
     # L2-SP pull toward the start weights (training/start_anchor.py): the one strength measured to keep the
     # synthetic split within the gate's 0.01 on both cameras tried (experiment log 17)
     start_decay: float = 500.0
+    # tf/none: the replayed engine frames' GT depth also supervises (loss.replay_depth_weight); it cut video's
+    # forgetting of the engine's rooms 2-3x at the same held-out gain (experiment log 21); 0: photometric only
+    replay_depth_weight: float = 1.0
     replay_scenes: int = 500
     replay_cache: str = REPLAY_CACHE
     replay_video_cache: str = REPLAY_VIDEO_CACHE
@@ -92,6 +95,8 @@ class AdaptOptions:
             raise ConfigError("give a budget: --minutes > 0 or --steps > 0")
         if not 0.0 <= self.synthetic_share < 1.0:
             raise ConfigError(f"--synthetic-share {self.synthetic_share} must be in [0, 1)")
+        if self.video_stride < 1:
+            raise ConfigError(f"--video-stride {self.video_stride} must be >= 1")
         if self.relative_kind not in RELATIVE_KINDS:
             raise ConfigError(f"--relative-kind {self.relative_kind!r}; allowed: {', '.join(RELATIVE_KINDS)}")
 
@@ -197,7 +202,8 @@ def adaptation_config(init: Path, source: SourceConfig, supervision: str, option
                                                  "encoder_lr_scale": options.encoder_lr_scale,
                                                  "start_decay": options.start_decay,
                                                  "encoder_frozen_steps": 0}
-    values["loss"] = values.get("loss", {}) | {"balance_samples": True}
+    values["loss"] = values.get("loss", {}) | {"balance_samples": True,
+                                               "replay_depth_weight": options.replay_depth_weight if video else 0.0}
     values["schedule"] = values.get("schedule", {}) | budget | {"init_lr": "config", "val_every": 0,
                                                                 "half_res_fraction": 0.0}
     values["run"] = values.get("run", {}) | {"supervision": "self_supervised" if video else "supervised",
@@ -422,6 +428,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="the encoder's LR as a share of the rest's (0 freezes it)")
     p.add_argument("--start-decay", type=float, default=d.start_decay,
                    help="pull toward the start weights against forgetting (L2-SP; 0: off; default %(default)s)")
+    p.add_argument("--replay-depth-weight", type=float, default=d.replay_depth_weight,
+                   help="tf/none: weight of the replayed engine frames' GT depth beside their photometric "
+                        "loss (default %(default)s)")
+    p.add_argument("--video-stride", type=int, default=d.video_stride,
+                   help="tf/none: images between a video triplet's frames (default %(default)s)")
     p.add_argument("--holdout", type=float, default=0.2, help="last share of the time held out (default 0.2)")
     p.add_argument("--gap", type=float, default=0.05, help="share of the time left out before the held-out part")
     p.add_argument("--max-frames", type=int, default=300, help="images kept, evenly over the recording")
@@ -490,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                                threads=args.threads, device=args.device, seed=args.seed,
                                synthetic_share=args.synthetic_share, lr=args.lr,
                                encoder_lr_scale=args.encoder_lr_scale, start_decay=args.start_decay,
+                               replay_depth_weight=args.replay_depth_weight, video_stride=args.video_stride,
                                camera_height_m=args.camera_height,
                                replay_cache=args.replay_cache, replay_video_cache=args.replay_video_cache,
                                val_cache=args.val_cache, val_frames=args.val_frames,

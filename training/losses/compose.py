@@ -10,7 +10,9 @@
   such pixels and samples are left out of the OB terms.
 * self-supervised: the depth term is the photometric loss on the sequence frames with exact
   poses (mixture or single-depth form), OBs keep their BCE on the rendered labels; samples with a
-  known camera height add ``losses.camera_height`` (metric scale for video without /tf).
+  known camera height add ``losses.camera_height`` (metric scale for video without /tf); with
+  ``loss.replay_depth_weight > 0`` samples that carry GT depth (a replayed engine's frames) add
+  their supervised term too (``training.adapt``'s video kinds: it anchors the learnt rooms).
 
 The network predicts *canonical* inverse depth (``modot_ros.model.canonical``): GT depth is
 converted to canonical depth with the crop's fx before the supervised losses, and predicted
@@ -43,7 +45,11 @@ def _depth_terms(params: torch.Tensor, batch: dict, model: ModelConfig, loss: Lo
     size = batch["rgb"].shape[-2:]
     params = mixture.resize_params(params, size)
     if supervision == "self_supervised":
-        return _photometric(params, batch, model, loss)
+        value, terms = _photometric(params, batch, model, loss)
+        if loss.replay_depth_weight > 0:
+            known, known_terms = _known_depth(params, batch, model, loss)
+            value, terms = value + loss.replay_depth_weight * known, terms | known_terms
+        return value, terms
     gt = to_canonical_depth(batch["depth"], batch["K"][:, 0, 0].float(), model.canonical_focal)
     value, terms = _supervised(params, gt, loss)
     if loss.gradient_weight > 0:
@@ -67,6 +73,17 @@ def _supervised(params: torch.Tensor, gt: torch.Tensor,
     value = silog_loss(1.0 / params, gt, variance_focus=loss.variance_focus,
                        scale=loss.silog_scale, balanced=loss.balance_samples)
     return loss.depth_weight * value, {"depth_silog": value.detach()}
+
+
+def _known_depth(params: torch.Tensor, batch: dict, model: ModelConfig,
+                 loss: LossConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Self-supervised batches: the supervised term on the samples with any GT depth (replay)."""
+    known = torch.isfinite(batch["depth"]).flatten(1).any(1)
+    if not known.any():
+        return params.new_zeros(()), {}
+    gt = to_canonical_depth(batch["depth"][known], batch["K"][known, 0, 0].float(), model.canonical_focal)
+    value, terms = _supervised(params[known], gt, loss)
+    return value, {f"replay_{k}": v for k, v in terms.items()}
 
 
 def _photometric(params: torch.Tensor, batch: dict, model: ModelConfig,

@@ -53,6 +53,10 @@ class LossConfig:
         of every valid pixel (``common.sample_balanced_weights``): a frame with 500 measured
         points then counts as much as a rendered frame with 76,800. Off reproduces the shipped
         legs (pixels pooled over the batch); ``training.adapt`` turns it on.
+    replay_depth_weight: self-supervised runs: weight of the supervised depth term on the
+        samples that carry GT depth (a replayed engine's frames; a recording's video has none),
+        added to their photometric term. It holds the rooms the network learnt and its metric
+        scale while video teaches a new room; logged as ``replay_*``; 0: off (photometric only).
 
     """
 
@@ -77,6 +81,7 @@ class LossConfig:
     camera_height_weight: float = 0.1
     gradient_weight: float = 0.0
     balance_samples: bool = False
+    replay_depth_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.variance_focus <= 1.0:
@@ -90,6 +95,8 @@ class LossConfig:
                                  f"edge_jump={self.edge_jump} > 1")
         if self.camera_height_weight < 0:
             raise LossInputError(f"camera_height_weight={self.camera_height_weight} must be >= 0")
+        if not self.replay_depth_weight >= 0:  # NaN fails too
+            raise LossInputError(f"replay_depth_weight={self.replay_depth_weight} must be >= 0")
         if not self.gradient_weight >= 0:  # NaN fails too
             raise LossInputError(f"gradient_weight={self.gradient_weight} must be >= 0")
         if any(w < 0 for w in self.side_weights) or not self.side_weights:
