@@ -37,20 +37,16 @@ HELD_OUT = {"oakd": [["corridor", "desk"], ["pov_hands", "toy"]],
 
 
 def with_norm_stats(model: torch.nn.Module, images: list[np.ndarray]) -> torch.nn.Module:
-    """A copy of ``model`` whose BatchNorm running statistics are those of ``images`` (one batch)."""
+    """A copy of ``model`` whose BatchNorm running statistics are those of ``images`` (one batch).
+
+    ``torch.optim.swa_utils.update_bn``: statistics reset, then a plain average over the batch;
+    the network has no dropout, so its train-mode forward differs from eval only in BatchNorm.
+    """
     model = copy.deepcopy(model).eval()
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     height, width = model.config.input_height, model.config.input_width
     batch = torch.cat([to_network_input(torch.from_numpy(rgb)[None], height, width) for rgb in images])
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # a plain average over what is seen: here one batch
-        norm.train()
-    with torch.no_grad():
-        model(batch)
-    for norm in norms:
-        norm.momentum = 0.1
-    return model.eval()
+    torch.optim.swa_utils.update_bn([batch], model)
+    return model
 
 
 def _mean(rows: list[dict], key: str) -> float:

@@ -17,14 +17,15 @@ import sys
 import numpy as np
 
 from modot_ros.depth_units import valid_depth_mask
+from modot_ros.evaluation.depth_errors import depth_metrics
 from training.data.frames import DataError
 from training.data.recording import read_recording, split_by_time
 from training.data.relative_depth import RelativeDepthModel, aligned_depth
 
 
 def abs_rel(depth: np.ndarray, truth: np.ndarray) -> float:
-    valid = valid_depth_mask(truth) & valid_depth_mask(depth)
-    return float(np.mean(np.abs(depth[valid] - truth[valid]) / truth[valid]))
+    """Metric AbsRel by the project's one scorer (``evaluation.depth_errors``)."""
+    return depth_metrics(depth, truth)["abs_rel"]
 
 
 def extruded(row: np.ndarray) -> np.ndarray:
