@@ -109,7 +109,7 @@ def _pick_bench(out: dict, model: str) -> dict:
         raise ValueError("a --quick benchmark run is a smoke test, not a status figure")
     picked = {"threads": out["hardware"]["threads"], "gpu": out["hardware"]["cuda"]}
     for backend, group, label in (("auto", "backends.node_auto", "node lite0 320x240 image"),
-                                  ("torch", "node.end_to_end", "node lite0 320x240 cpu")):
+                                  ("torch", "backends.node_torch", "node lite0 320x240 image")):
         rows = out["results"][group]
         start = next(i for i, r in enumerate(rows) if r["name"].startswith(label))
         latency = next(r for r in rows[start:] if r["name"].strip() == "end-to-end latency image->points median")
@@ -148,18 +148,20 @@ TAIL = """Not yet: no GPU has run the node or the Lite2 training ([benchmarks](d
 left for real rooms: the Lite0 recipe has plateaued near 0.19 on the dev frames (experiment log 15).
 Metric scale on a real camera needs what the robot knows ([metric scale](docs/metric_scale.md): camera
 height, a range sensor) or your own recording: `modot-adapt` learns the camera's scale from a few frames
-with depth or a lidar row (RealSense room metric 1.48 → 0.32) and, with dense depth, the rooms'
-structure (OAK-D 0.207 → 0.165 aligned on frames not trained on; TUM 0.226 → 0.190, but it forgets the
-engine's rooms there and the gate keeps only the scale; on a synthetic patrol of an unseen room two
-minutes of recording reach 0.115–0.128 aligned with dense depth, 0.134 with a lidar row, 0.127 with
-a lidar row and another model's relative depth, 0.137 from video, which still forgets the engine's
-rooms a little and drifts in scale; [your robot's data](docs/robot_data.md)).
+with depth or a lidar row (RealSense room metric 1.48 → 0.27) and, with dense depth, the rooms'
+structure without forgetting the engine's (on frames not trained on, aligned / metric: TUM 0.226 /
+0.225 → 0.155 / 0.158, RealSense 0.209 / 1.25 → 0.176 / 0.182, OAK-D 0.207 → 0.182; on a
+synthetic patrol of an unseen room two minutes of recording reach 0.115–0.128 aligned with dense
+depth, 0.134 with a lidar row, 0.127 with a lidar row and another model's relative depth, 0.137
+from video, which still forgets the engine's rooms a little and drifts in scale;
+[your robot's data](docs/robot_data.md)).
 `temporal_filter` cuts flicker 2.4–4.4× in ~3 ms a frame but not the error: averaging frames cannot
 remove a bias they share ([node](docs/node.md#temporal-filter)).
 The node's default backend is `auto`: on a 2-core CPU it picks OpenVINO (same depth as torch to
-2 ppm) and answers a 320×240 camera at the rate the camera sends (27.5 Hz), a 640×480 one at 17.5 Hz, or
-at 27.6–27.9 Hz with `output_scale:=0.5`; 30 Hz itself is not shown ([benchmarks](docs/benchmarks.md)).
-Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–21)."""
+2 ppm) and answers a 30 Hz 320×240 camera at 29.7 Hz (p95 75 ms; the goal is 66), a 640×480 one at
+17.6 Hz, or at 29.5 Hz with `output_scale:=0.5`; 640×480 inference runs at 8.4 Hz
+([benchmarks](docs/benchmarks.md)).
+Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–22)."""
 
 
 def render(status_dir: Path = STATUS_DIR) -> str:

@@ -88,7 +88,9 @@ def test_adapt_from_a_bag_in_one_line_picks_depth_holds_out_the_tail_and_writes_
     trained = {p.stem for p in (tmp_path / "out" / "train_frames" / "rgb").iterdir()}
     assert not trained & set(split["heldout_names"])
     # supervised: the replayed engine frames are supervised anyway; the video-only term stays off
-    assert load_checkpoint(tmp_path / "out" / "run" / "final.pt").training_config["loss"]["replay_depth_weight"] == 0
+    config = load_checkpoint(tmp_path / "out" / "run" / "final.pt").training_config
+    assert config["loss"]["replay_depth_weight"] == 0
+    assert config["optim"]["freeze_norm_stats"] is True  # the default since experiment log 22
 
 
 def test_the_gate_keeps_the_old_weights_with_one_line(tmp_path, robot_bag, tiny_init,
@@ -116,13 +118,13 @@ def test_scan_supervision_projects_the_lidar_into_sparse_rows(tmp_path, robot_ba
 
 def test_tf_supervision_trains_self_supervised_on_the_training_part(
         tmp_path, robot_bag, tiny_init, tiny_caches):  # noqa: F811
-    """Video from the bag's first part, its motion from /tf; the replayed engine frames' depth weighted as asked."""
+    """Video from the bag's first part, motion from /tf; replayed depth weighted, BN statistics updated as asked."""
     code, report = _run(tmp_path, robot_bag, tiny_init, tiny_caches, "--supervision", "tf",
-                        "--replay-depth-weight", "0.5")
+                        "--replay-depth-weight", "0.5", "--no-freeze-norm-stats")
     assert code == 0
     config = load_checkpoint(tmp_path / "out" / "run" / "final.pt").training_config
     assert config["run"]["supervision"] == "self_supervised"
-    assert config["loss"]["replay_depth_weight"] == 0.5
+    assert config["loss"]["replay_depth_weight"] == 0.5 and config["optim"]["freeze_norm_stats"] is False
     bag_source = [s for s in config["data"]["sources"] if s["kind"] == "bag"][0]
     assert bag_source["poses"] == "tf"
     # only images before the split: the held-out tail is never a training triplet
@@ -184,3 +186,22 @@ def test_balanced_samples_weigh_a_sparse_frame_like_a_dense_one():
     pooled = assigned_mixture_loss(params, gt)[1]["readout"]
     balanced = assigned_mixture_loss(params, gt, balanced=True)[1]["readout"]
     assert balanced > 3 * pooled
+
+
+def _versus(metric: str, aligned: str) -> dict:
+    verdicts = {"A": "A lower (better)", "B": "B lower (better)", "-": "undecided"}
+    return {"abs_rel": {"verdict": verdicts[metric]}, "abs_rel_aligned": {"verdict": verdicts[aligned]}}
+
+
+@pytest.mark.parametrize("after_val, chosen, why", [
+    ({"abs_rel": 0.205, "ods": 0.705}, "after", "fine-tuned: better"),
+    ({"abs_rel": 0.215, "ods": 0.710}, "calibrated", "worsened by +0.015 AbsRel"),
+    ({"abs_rel": 0.200, "ods": 0.690}, "calibrated", "occlusion boundaries worsened by 0.020 ODS"),
+    ({"abs_rel": 0.200}, "after", "fine-tuned: better"),  # a model without an OB head: AbsRel alone
+])
+def test_the_gate_refuses_a_fine_tune_that_forgets_depth_or_boundaries(after_val, chosen, why):
+    """The fine-tune is written only if the engine's frames keep their AbsRel and their OB ODS within 0.01."""
+    heldout = {"minus_before": {"calibrated": _versus("A", "-"), "after": _versus("A", "A")}}
+    before_val = {"abs_rel": 0.200, "ods": 0.710} if "ods" in after_val else {"abs_rel": 0.200}
+    choice, reason = adapt.choose(heldout, {"before": before_val, "after": after_val}, 0.01, 0.01)
+    assert choice == chosen and why in reason

@@ -72,6 +72,19 @@ def test_encoder_trains_again_once_the_frozen_steps_are_over():
     assert _changed(before, model.encoder, "running_mean") and _changed(before, model.encoder, "weight")
 
 
+def test_frozen_norm_statistics_stay_while_every_weight_trains():
+    """optim.freeze_norm_stats: no running statistic moves (after validation's train()), the weights do."""
+    config = _config(freeze_norm_stats=True)
+    model = build_model(config, torch.device("cpu"))
+    optimizer = _optimizer(model, [], config)
+    before = _snapshot(model)
+    _step(config, model, optimizer, step=0)
+    assert not _changed(before, model, "running_") and not _changed(before, model, "num_batches_tracked")
+    assert _changed(before, model, "encoder.") and _changed(before, model, "depth_head.")
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert norms and all(m.weight.grad is not None for m in norms)  # the affine weights still learn
+
+
 @pytest.mark.parametrize("optim,frozen_at", [
     ({}, []), ({"encoder_frozen_steps": 3}, [0, 1, 2]),
     ({"encoder_lr_scale": 0.0}, [0, 1, 2, 3, 4, 5]), ({"encoder_lr_scale": 0.1}, [])])

@@ -27,12 +27,16 @@ def write(path, data):
 
 def bench_output(quick: bool = False) -> dict:
     """What ``python -m benchmarks --only node,backends`` writes, with its real row names."""
-    label = "node lite0 320x240 image, net 320x240, auto"
-    auto = [row if row["name"].startswith(label) else row | {"name": f"  {row['name']}"}
-            for row in bench_node.rows(TIMING | {"latencies": [0.02, 0.03]}, label, 20.0)]
+    def node(backend: str, timing: dict) -> list[dict]:
+        label = f"node lite0 320x240 image, net 320x240, {backend}"
+        return [row if row["name"].startswith(label) else row | {"name": f"  {row['name']}"}
+                for row in bench_node.rows(timing, label, 20.0)]
+
+    auto = node("auto", TIMING | {"latencies": [0.02, 0.03]})
     auto[0]["note"] = "auto chose openvino (CPU): onnxruntime 30.1, openvino 25.0, torch 70.2 ms per forward"
     return {"hardware": {"cpu": "x86_64", "threads": 4, "cuda": None}, "quick": quick,
-            "results": {"node.end_to_end": bench_node.rows(TIMING), "backends.node_auto": auto}}
+            "results": {"node.end_to_end": bench_node.rows(TIMING | {"latencies": [0.5]}),
+                        "backends.node_torch": node("torch", TIMING), "backends.node_auto": auto}}
 
 
 def test_every_row_has_its_committed_numbers():

@@ -150,6 +150,9 @@ class OptimConfig:
     start_decay: float = _f(0.0, "Decoupled pull toward the --init weights (L2-SP) against forgetting: "
                                  "each step moves every parameter lr x this of the way back "
                                  "(0: off; training/start_anchor.py).")
+    freeze_norm_stats: bool = _f(False, "Every BatchNorm layer normalises with its running statistics and "
+                                        "keeps them (affine weights still train): a fine-tune's small, "
+                                        "mixed batches do not re-estimate them (training/encoder_preservation.py).")
 
     def __post_init__(self) -> None:
         if not self.encoder_lr_scale >= 0 or self.encoder_frozen_steps < 0:  # NaN fails >= too

@@ -1,5 +1,7 @@
 """Keeping the ImageNet encoder's features: a lower encoder LR, a frozen start (LP-FT), frozen for good.
 
+Also the fine-tune's BatchNorm statistics, kept at the start's (``optim.freeze_norm_stats``).
+
 Kumar et al., ICLR 2022, "Fine-tuning can distort pretrained features and underperform
 out-of-distribution": training a fresh decoder and the pretrained encoder together from the
 start lets the decoder's early, large, random gradients rewrite the encoder's features. Training
@@ -45,6 +47,19 @@ def set_encoder_frozen(model: nn.Module, frozen: bool) -> None:
     for p in encoder.parameters():
         p.requires_grad_(not frozen)
     encoder.train(model.training and not frozen)
+
+
+def freeze_norm_statistics(model: nn.Module) -> None:
+    """Every BatchNorm layer of ``model`` to its running statistics (``optim.freeze_norm_stats``).
+
+    Call after every ``model.train()``. A fine-tune's batches are small and half of them come from
+    one camera: statistics re-estimated from them shift the features of every other image, the
+    engine's rooms included (BatchNorm statistics alone from a camera's stills wrecked the
+    synthetic test, experiment log 21). The affine weights still train.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.eval()
 
 
 def fit_saved_groups(saved: dict, optimizer: torch.optim.Optimizer) -> dict:

@@ -31,8 +31,8 @@ from training.data.frames import (CropDataset, RenderDataset, StepBatchSampler, 
                                   load_cache)
 from training.data.resolution import halved
 from training.data.sources import MixedDataset, real_source
-from training.encoder_preservation import (encoder_frozen, fit_saved_groups, param_groups,
-                                           set_encoder_frozen)
+from training.encoder_preservation import (encoder_frozen, fit_saved_groups, freeze_norm_statistics,
+                                           param_groups, set_encoder_frozen)
 from training.losses.compose import compose_loss
 from training.pose_net import PoseNet, fill_unknown_poses
 from training.start_anchor import StartAnchor
@@ -205,6 +205,8 @@ def train_step(model, batch: dict, optimizer, scaler, config: TrainConfig, step:
     joint = step >= config.loss.ob_start_step  # depth first, then the OB branch joins
     raw = model.module if isinstance(model, DistributedDataParallel) else model
     set_encoder_frozen(raw, encoder_frozen(config.optim, step))  # validation may have reset it
+    if config.optim.freeze_norm_stats:
+        freeze_norm_statistics(raw)
     with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
         out = model(batch["rgb"], with_boundary=joint)
     batch = fill_unknown_poses(batch, pose_net)
