@@ -152,7 +152,7 @@ with depth or a lidar row (RealSense room metric 1.48 → 0.27) and, with dense 
 structure without forgetting the engine's (on frames not trained on, aligned / metric: TUM 0.226 /
 0.225 → 0.155 / 0.158, RealSense 0.209 / 1.25 → 0.176 / 0.182, OAK-D 0.207 → 0.182; on a
 synthetic patrol of an unseen room two minutes of recording reach 0.099 aligned and metric with dense
-depth and 0.125 / 0.140 from video with odometry, the engine's rooms kept (the recipe before: 0.115;
+depth and 0.125 / 0.140 (aligned / metric) from video with odometry, the engine's rooms kept (the recipe before: 0.115;
 0.134 with a lidar row, 0.127 with a lidar row and another model's relative depth); [your robot's
 data](docs/robot_data.md)).
 `temporal_filter` cuts flicker 2.4–4.4× in ~3 ms a frame but not the error: averaging frames cannot

@@ -74,7 +74,7 @@ class AdaptOptions:
     # synthetic split within the gate's 0.01 on both cameras tried (experiment log 17)
     start_decay: float = 500.0
     # BatchNorm statistics kept at the start's (optim.freeze_norm_stats): on four real folds the held-out frames
-    # gained more and the engine's rooms stopped forgetting (validation +0.018..+0.027 -> +0.001..+0.003; log 22)
+    # gained more and the engine's rooms stopped forgetting (validation +0.018..+0.027 -> -0.005..+0.003; log 22)
     freeze_norm_stats: bool = True
     # tf/none: the replayed engine frames' GT depth also supervises (loss.replay_depth_weight); it cut video's
     # forgetting of the engine's rooms 2-3x at the same held-out gain (experiment log 21); 0: photometric only
