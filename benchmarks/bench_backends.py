@@ -4,7 +4,8 @@ Forward: lite0 (random weights, same input) through the estimator's torch and on
 forwards at 320x240 and 640x480, on 1 thread (robust to a busy shared CPU; a 2-core robot gets at
 least this) and on 2. Node: ``modot_node`` with its default ``backend:=auto`` (what it chose in the
 row's note), with ``backend:=torch``, ``backend:=onnxruntime`` and ``backend:=openvino``,
-320x240 network input, fed 320x240 and 640x480 images at 30 Hz (``benchmarks.bench_node``). Each
+320x240 network input, fed 320x240 and 640x480 images at 30 Hz, with its default ``lazy`` and a peer
+reading depth, boundary and cloud as RViz would (``benchmarks.bench_node``, ``rviz``). Each
 engine's own costs, in a process of its own: ``benchmarks.bench_stages``.
 Standalone: ``python -m benchmarks --only backends``.
 """
@@ -72,7 +73,7 @@ def _node_rows(backend: str, quick: bool) -> list[dict]:
     for (width, height), net in runs:
         label = f"node lite0 {width}x{height} image, net {net[0]}x{net[1]}, {backend}"
         result = bench_node.run(rate=30.0, seconds=3.0 if quick else 15.0, width=width, height=height,
-                                net=net, backend=backend)
+                                net=net, backend=backend, rviz=True)
         lines = [row if row["name"].startswith(label) else row | {"name": f"  {row['name']}"}
                  for row in bench_node.rows(result, label, NODE_GOAL_HZ if net == (320, 240) else NODE_640_NET_GOAL_HZ)]
         if backend == "auto":  # what the default chose on this machine, as /diagnostics says

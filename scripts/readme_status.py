@@ -148,7 +148,8 @@ TAIL = """Not yet: no GPU has run the node or the Lite2 training ([benchmarks](d
 left for real rooms: the Lite0 recipe has plateaued near 0.19 on the dev frames (experiment log 15).
 Metric scale on a real camera needs what the robot knows ([metric scale](docs/metric_scale.md): camera
 height, a range sensor) or your own recording: `modot-adapt` learns the camera's scale from a few frames
-with depth or a lidar row (RealSense room metric 1.48 → 0.27) and, with dense depth, the rooms'
+with depth or a lidar row (RealSense room metric 1.48 → 0.27; 500 points per frame also its structure,
+aligned 0.296 → 0.271) and, with dense depth, the rooms'
 structure without forgetting the engine's (on frames not trained on, aligned / metric: TUM 0.226 /
 0.225 → 0.155 / 0.158, RealSense 0.209 / 1.25 → 0.176 / 0.182, OAK-D 0.207 → 0.182; on a
 synthetic patrol of an unseen room two minutes of recording reach 0.099 aligned and metric with dense
@@ -158,10 +159,10 @@ data](docs/robot_data.md)).
 `temporal_filter` cuts flicker 2.4–4.4× in ~3 ms a frame but not the error: averaging frames cannot
 remove a bias they share ([node](docs/node.md#temporal-filter)).
 The node's default backend is `auto`: on a 2-core CPU it picks OpenVINO (same depth as torch to
-2 ppm) and answers a 30 Hz 320×240 camera at 29.7 Hz (p95 75 ms; the goal is 66), a 640×480 one at
-17.6 Hz, or at 29.5 Hz with `output_scale:=0.5`; 640×480 inference runs at 8.4 Hz
-([benchmarks](docs/benchmarks.md)).
-Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–22)."""
+2 ppm) and answers a 30 Hz 320×240 camera at 29.9 Hz (p95 67 ms; the goal is 66), a 640×480 one at
+18.3 Hz, or at 29.5 Hz with `output_scale:=0.5`; 640×480 inference runs at 8.9 Hz. More needs a
+cheaper network than this AVX2 CPU gives (int8 is 1.06× here) ([benchmarks](docs/benchmarks.md)).
+Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–23)."""
 
 
 def render(status_dir: Path = STATUS_DIR) -> str:

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from modot_ros.depth_units import MILLIMETRES_PER_METRE, metres_to_millimetres, millimetres_to_metres
-from modot_ros.pipeline.messages import (MessageError, byte_payload, image_to_array, image_to_depth_metres,
+from modot_ros.pipeline.messages import (MessageError, message_with_data, image_to_array, image_to_depth_metres,
                                          image_to_rgb)
 
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
@@ -178,8 +178,7 @@ def array_to_compressed(pixels: np.ndarray, encoding: str, codec: str, header: A
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR)
     target = " bgr8" if encoding in ("rgb8", "bgr8", "rgba8", "bgra8") else ""
     payload = _imencode(pixels, codec, quality)
-    return msg_type(header=header, format=f"{encoding}; {codec} compressed{target}",
-                    data=byte_payload(msg_type, payload))
+    return message_with_data(msg_type, payload, header=header, format=f"{encoding}; {codec} compressed{target}")
 
 
 def depth_to_compressed_depth(depth_m: np.ndarray, encoding: str, header: Any, msg_type: type,
@@ -201,4 +200,4 @@ def depth_to_compressed_depth(depth_m: np.ndarray, encoding: str, header: Any, m
         raise MessageError(f"compressedDepth stores 16UC1 or 32FC1, not '{encoding}'")
     header_bytes = np.frombuffer(CONFIG_HEADER.pack(INV_DEPTH, quant_a, quant_b), np.uint8)
     payload = np.concatenate([header_bytes, _imencode(pixels, "png", 0)])
-    return msg_type(header=header, format=f"{encoding}; compressedDepth png", data=byte_payload(msg_type, payload))
+    return message_with_data(msg_type, payload, header=header, format=f"{encoding}; compressedDepth png")

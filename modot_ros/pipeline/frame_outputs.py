@@ -23,7 +23,7 @@ from modot_ros.depth_units import invalidate_out_of_range, metres_to_millimetres
 from modot_ros.pipeline.cloud_filters import veiling_filter
 from modot_ros.pipeline.edge_points import cloud_depth, edge_mask
 from modot_ros.geometry import CameraIntrinsics, backproject
-from modot_ros.pipeline.messages import array_to_image, byte_payload, scale_camera_info
+from modot_ros.pipeline.messages import array_to_image, message_with_data, scale_camera_info
 from modot_ros.pipeline.options import OutputOptions
 from modot_ros.pipeline.pointcloud import CloudBuffer, cloud_to_msg, pack_pointcloud
 
@@ -137,9 +137,8 @@ def _channels_image(planes: np.ndarray, header: Any, image_type: type) -> Any:
     """(K, H, W) float32 -> one 32FC<K> Image (interleaved channels)."""
     count, height, width = planes.shape
     pixels = np.ascontiguousarray(np.moveaxis(planes.astype("<f4"), 0, -1))
-    return image_type(header=header, height=height, width=width, encoding=f"32FC{count}",
-                      is_bigendian=0, step=width * count * 4,
-                      data=byte_payload(image_type, pixels.reshape(-1).view(np.uint8)))
+    return message_with_data(image_type, pixels.reshape(-1).view(np.uint8), header=header, height=height,
+                             width=width, encoding=f"32FC{count}", is_bigendian=0, step=width * count * 4)
 
 
 def _mixture_message(params: np.ndarray, header: Any, info: Any, types: MessageTypes) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from modot_ros.pipeline.messages import MessageError, byte_payload
+from modot_ros.pipeline.messages import MessageError, message_with_data
 
 FLOAT32 = 7  # sensor_msgs/PointField datatypes
 POINTFIELD_DTYPES = {1: "i1", 2: "u1", 3: "<i2", 4: "<u2", 5: "<i4", 6: "<u4", 7: "<f4", 8: "<f8"}
@@ -112,17 +112,9 @@ def _packed_rgb(rgb: np.ndarray) -> np.ndarray:
 def cloud_to_msg(cloud: CloudBuffer, header: Any, cloud_type: type, field_type: type) -> Any:
     """Build a PointCloud2 of ``cloud_type`` (rclpy or rosbags class) around the packed buffer."""
     fields = [field_type(name=name, offset=offset, datatype=FLOAT32, count=1) for name, offset in cloud.fields]
-    return cloud_type(
-        header=header,
-        height=cloud.height,
-        width=cloud.width,
-        fields=fields,
-        is_bigendian=False,
-        point_step=cloud.point_step,
-        row_step=cloud.row_step,
-        data=byte_payload(cloud_type, cloud.data),
-        is_dense=cloud.is_dense,
-    )
+    return message_with_data(cloud_type, cloud.data, header=header, height=cloud.height, width=cloud.width,
+                             fields=fields, is_bigendian=False, point_step=cloud.point_step,
+                             row_step=cloud.row_step, is_dense=cloud.is_dense)
 
 
 def read_cloud_fields(msg: Any) -> dict[str, np.ndarray]:
