@@ -118,13 +118,14 @@ def test_scan_supervision_projects_the_lidar_into_sparse_rows(tmp_path, robot_ba
 
 def test_tf_supervision_trains_self_supervised_on_the_training_part(
         tmp_path, robot_bag, tiny_init, tiny_caches):  # noqa: F811
-    """Video from the bag's first part, motion from /tf; replayed depth weighted, BN statistics updated as asked."""
+    """Video from the bag's first part, motion from /tf; replay depth, BN statistics, depth pull as asked."""
     code, report = _run(tmp_path, robot_bag, tiny_init, tiny_caches, "--supervision", "tf",
-                        "--replay-depth-weight", "0.5", "--no-freeze-norm-stats")
+                        "--replay-depth-weight", "0.5", "--no-freeze-norm-stats", "--start-decay-depth", "0")
     assert code == 0
     config = load_checkpoint(tmp_path / "out" / "run" / "final.pt").training_config
     assert config["run"]["supervision"] == "self_supervised"
     assert config["loss"]["replay_depth_weight"] == 0.5 and config["optim"]["freeze_norm_stats"] is False
+    assert config["optim"]["start_decay_depth"] == 0
     bag_source = [s for s in config["data"]["sources"] if s["kind"] == "bag"][0]
     assert bag_source["poses"] == "tf"
     # only images before the split: the held-out tail is never a training triplet

@@ -8,7 +8,7 @@ import torch
 
 from modot_ros.checkpoint import load_checkpoint
 from training.config import load_config
-from training.start_anchor import StartAnchor
+from training.start_anchor import DEPTH_PARTS, StartAnchor
 from training.train import main
 from training.trainer import train
 from tests.train_cases import tiny_caches, write_config  # noqa: F401  (fixture)
@@ -54,6 +54,19 @@ def test_full_pull_keeps_a_fine_tune_at_its_start_and_logs_its_drift(tmp_path, t
     with open(tmp_path / "held" / "train.csv") as f:
         drifts = [float(row["start_drift"]) for row in csv.DictReader(f)]
     assert len(drifts) == 3 and max(drifts) < 1e-6
+
+
+def test_the_depth_side_has_its_own_pull(tmp_path, tiny_caches):  # noqa: F811
+    """start_decay_depth 0 beside a full pull: only the depth decoder and head leave their start weights."""
+    start = train(load_config(write_config(tmp_path / "a.yaml", tiny_caches, schedule={"max_steps": 2})),
+                  tmp_path / "start")
+    config = load_config(write_config(tmp_path / "depth.yaml", tiny_caches, schedule={"max_steps": 5},
+                                      optim={"lr": 1e-3, "start_decay": 1e9, "start_decay_depth": 0.0}))
+    after = load_checkpoint(train(config, tmp_path / "depth", init=start)).state_dict
+    initial = load_checkpoint(start).state_dict
+    depth = {k for k in initial if k.startswith(DEPTH_PARTS)}
+    assert depth and _weights_gap({k: after[k] for k in depth}, initial) > 1e-4
+    assert _weights_gap({k: after[k] for k in initial if k not in depth}, initial) < 1e-6
 
 
 def test_start_decay_without_init_is_one_line(tmp_path, tiny_caches, capsys):  # noqa: F811

@@ -73,6 +73,7 @@ class AdaptOptions:
     # L2-SP pull toward the start weights (training/start_anchor.py): the one strength measured to keep the
     # synthetic split within the gate's 0.01 on both cameras tried (experiment log 17)
     start_decay: float = 500.0
+    start_decay_depth: float = -1.0  # the depth decoder's and head's own pull (-1: start_decay's; log 24)
     # BatchNorm statistics kept at the start's (optim.freeze_norm_stats): on four real folds the held-out frames
     # gained more and the engine's rooms stopped forgetting (validation +0.018..+0.027 -> -0.005..+0.003; log 22)
     freeze_norm_stats: bool = True
@@ -207,6 +208,7 @@ def adaptation_config(init: Path, source: SourceConfig, supervision: str, option
     values["optim"] = values.get("optim", {}) | {"lr": options.lr, "lr_end_ratio": 0.2,
                                                  "encoder_lr_scale": options.encoder_lr_scale,
                                                  "start_decay": options.start_decay,
+                                                 "start_decay_depth": options.start_decay_depth,
                                                  "freeze_norm_stats": options.freeze_norm_stats,
                                                  "encoder_frozen_steps": 0}
     values["loss"] = values.get("loss", {}) | {"balance_samples": True,
@@ -442,6 +444,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="the encoder's LR as a share of the rest's (0 freezes it)")
     p.add_argument("--start-decay", type=float, default=d.start_decay,
                    help="pull toward the start weights against forgetting (L2-SP; 0: off; default %(default)s)")
+    p.add_argument("--start-decay-depth", type=float, default=d.start_decay_depth,
+                   help="the depth decoder's and head's own pull (-1: --start-decay's; default %(default)s)")
     p.add_argument("--freeze-norm-stats", action=argparse.BooleanOptionalAction, default=d.freeze_norm_stats,
                    help="keep the start's BatchNorm statistics; the affine weights still train (default on; "
                         "--no-freeze-norm-stats re-estimates them from the batches, as before log 22)")
@@ -522,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
                                threads=args.threads, device=args.device, seed=args.seed,
                                synthetic_share=args.synthetic_share, lr=args.lr,
                                encoder_lr_scale=args.encoder_lr_scale, start_decay=args.start_decay,
-                               freeze_norm_stats=args.freeze_norm_stats,
+                               start_decay_depth=args.start_decay_depth, freeze_norm_stats=args.freeze_norm_stats,
                                max_synthetic_loss=args.max_synthetic_loss, max_ods_loss=args.max_ods_loss,
                                replay_depth_weight=args.replay_depth_weight, video_stride=args.video_stride,
                                camera_height_m=args.camera_height,

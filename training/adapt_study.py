@@ -197,6 +197,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--start-decay", type=float, default=AdaptOptions.start_decay,
                    help="L2-SP pull toward the start weights (default modot-adapt's, %(default)s; 0: off, "
                         "as in experiment log 16)")
+    p.add_argument("--start-decay-depth", type=float, default=AdaptOptions.start_decay_depth,
+                   help="the depth decoder's and head's own pull (-1: --start-decay's)")
     p.add_argument("--freeze-norm-stats", action=argparse.BooleanOptionalAction,
                    default=AdaptOptions.freeze_norm_stats,
                    help="keep the start's BatchNorm statistics (default modot-adapt's; off: entries 16-21)")
@@ -219,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         cameras[name] = (rec.frames, [f["name"] for f in rec.frames])
     options = AdaptOptions(steps=args.steps, minutes=0.0, threads=args.threads, replay_cache=args.replay_cache,
                            calibrate=not args.no_calibrate, encoder_lr_scale=args.encoder_lr_scale,
-                           start_decay=args.start_decay, freeze_norm_stats=args.freeze_norm_stats)
+                           start_decay=args.start_decay, start_decay_depth=args.start_decay_depth,
+                           freeze_norm_stats=args.freeze_norm_stats)
     init = Path(args.init) if args.init else default_weights_path()
     test_frames = split_frames("test", args.test_n)
     synthetic_before = synthetic_scores(init, test_frames)

@@ -150,6 +150,10 @@ class OptimConfig:
     start_decay: float = _f(0.0, "Decoupled pull toward the --init weights (L2-SP) against forgetting: "
                                  "each step moves every parameter lr x this of the way back "
                                  "(0: off; training/start_anchor.py).")
+    start_decay_depth: float = _f(-1.0, "The pull on the depth decoder and depth head alone (-1: start_decay's). "
+                                        "Depth and the occlusion boundaries forget separately (experiment log "
+                                        "22): the depth side may move more while the encoder and the boundary "
+                                        "side stay near their start.")
     freeze_norm_stats: bool = _f(False, "Every BatchNorm layer normalises with its running statistics and "
                                         "keeps them (affine weights still train): a fine-tune's small, "
                                         "mixed batches do not re-estimate them (training/encoder_preservation.py).")
@@ -158,8 +162,14 @@ class OptimConfig:
         if not self.encoder_lr_scale >= 0 or self.encoder_frozen_steps < 0:  # NaN fails >= too
             raise ConfigError(f"optim.encoder_lr_scale={self.encoder_lr_scale} and "
                               f"optim.encoder_frozen_steps={self.encoder_frozen_steps} must be >= 0")
-        if not self.start_decay >= 0:
-            raise ConfigError(f"optim.start_decay={self.start_decay} must be >= 0")
+        if not self.start_decay >= 0 or not (self.start_decay_depth >= 0 or self.start_decay_depth == -1):
+            raise ConfigError(f"optim.start_decay={self.start_decay} must be >= 0 and optim.start_decay_depth="
+                              f"{self.start_decay_depth} >= 0 or -1 (start_decay's)")
+
+    @property
+    def depth_pull(self) -> float:
+        """The pull on the depth decoder and head (``start_decay_depth``, or ``start_decay`` when -1)."""
+        return self.start_decay if self.start_decay_depth == -1 else self.start_decay_depth
 
 
 @dataclass(frozen=True)

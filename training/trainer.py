@@ -371,9 +371,11 @@ def _distributed(model, pose_net, config: TrainConfig, d: Dist) -> tuple:
 
 def _anchor_problem(config: TrainConfig, init: str | Path | None) -> str | None:
     """Why ``optim.start_decay`` cannot run (None: it can): it pulls toward --init weights."""
-    if config.optim.start_decay > 0 and not init:
-        return (f"optim.start_decay={config.optim.start_decay} pulls toward the --init weights: give --init "
-                "(the checkpoint the fine-tune starts from; a resumed run gives the same one again), or set it to 0")
+    optim = config.optim
+    if max(optim.start_decay, optim.depth_pull) > 0 and not init:
+        depth = "" if optim.start_decay_depth == -1 else f" (optim.start_decay_depth={optim.start_decay_depth})"
+        return (f"optim.start_decay={optim.start_decay}{depth} pulls toward the --init weights: give --init (the "
+                "checkpoint the fine-tune starts from; a resumed run gives the same one again), or set it to 0")
     return None
 
 
@@ -396,7 +398,8 @@ def train(config: TrainConfig, output: str | Path | None = None, resume: bool = 
     init_checkpoint = _read_init(init, config) if init and not (resume and (output / LAST).is_file()) else None
     train_ds, val_ds, described = _datasets(config, d.device)  # bad data stops here, before any model
     model, pose_net, optimizer, scaler, run = _setup(config, d, output, resume, init, described, init_checkpoint)
-    anchor = StartAnchor.from_checkpoint(init, model, config.optim.start_decay) if config.optim.start_decay else None
+    pulls = config.optim.start_decay, config.optim.depth_pull
+    anchor = StartAnchor.from_checkpoint(init, model, *pulls) if max(pulls) > 0 else None
     net, poser = _distributed(model, pose_net, config, d)
     if d.main:
         save_config(config, output / "config.yaml")
