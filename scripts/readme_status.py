@@ -153,7 +153,8 @@ aligned 0.296 → 0.271) and, with dense depth, the rooms'
 structure without forgetting the engine's (on frames not trained on, aligned / metric: TUM 0.226 /
 0.225 → 0.155 / 0.158, RealSense 0.209 / 1.25 → 0.176 / 0.182, OAK-D 0.207 → 0.182; on a
 synthetic patrol of an unseen room two minutes of recording reach 0.099 aligned and metric with dense
-depth and 0.125 / 0.140 (aligned / metric) from video with odometry, the engine's rooms kept (the recipe before: 0.115;
+depth, 0.125 / 0.140 (aligned / metric) from video with odometry and 0.118 / 0.116 from video and the
+camera's height alone, the engine's rooms kept (the recipe before: 0.115;
 0.134 with a lidar row, 0.127 with a lidar row and another model's relative depth); [your robot's
 data](docs/robot_data.md)).
 `temporal_filter` cuts flicker 2.4–4.4× in ~3 ms a frame but not the error: averaging frames cannot
@@ -162,7 +163,7 @@ The node's default backend is `auto`: on a 2-core CPU it picks OpenVINO (same de
 2 ppm) and answers a 30 Hz 320×240 camera at 29.9 Hz (p95 67 ms; the goal is 66), a 640×480 one at
 18.3 Hz, or at 29.5 Hz with `output_scale:=0.5`; 640×480 inference runs at 8.9 Hz. More needs a
 cheaper network than this AVX2 CPU gives (int8 is 1.06× here) ([benchmarks](docs/benchmarks.md)).
-Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–23)."""
+Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–24)."""
 
 
 def render(status_dir: Path = STATUS_DIR) -> str:
