@@ -105,10 +105,11 @@ def message_with_data(message_type: type, flat: np.ndarray, **fields: Any) -> An
     """``message_type(**fields)`` whose ``uint8[]`` field ``data`` holds ``flat``'s bytes.
 
     rosbags classes take the numpy array as it is. rclpy's generated constructor copies a ``data``
-    argument twice (``array.array('B', data)``, then its setter again) and its setter once more
-    unless the message checks its fields: a 6 MB 640x480 cloud spent 5.6 ms there, a third of the node's
-    output thread under load. So the payload is copied once into an ``array.array`` and handed to a
-    message built with ``check_fields`` (Jazzy and later), whose setter keeps the array as it is.
+    argument (``array.array('B', data)``) and hands the copy to its setter, which copies it again
+    unless the message checks its fields: a 9.8 MB 640x480 cloud was copied three times, 43 % of
+    the node's output thread under load (docs/benchmarks.md). So the payload is copied once into an
+    ``array.array`` and assigned to a message built with ``check_fields`` (Jazzy and later), whose
+    setter keeps the array as it is.
     """
     if is_dataclass(message_type):
         return message_type(data=flat, **fields)
