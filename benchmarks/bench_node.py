@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
 from benchmarks.harness import benchmark
 from modot_ros.ros.dds_profile import profile_env
 
@@ -140,11 +142,10 @@ def run(rate: float, seconds: float, width: int = 320, height: int = 240, net: t
 
 
 class _CpuSampler:
-    """A process's CPU seconds (user + system, all threads) sampled from /proc every 0.2 s (Linux)."""
+    """A process's CPU seconds (user + system, all threads) sampled every 0.2 s (psutil, pinned)."""
 
     def __init__(self, pid: int):
-        self.stat, self.samples = Path(f"/proc/{pid}/stat"), []
-        self.tick = os.sysconf("SC_CLK_TCK")
+        self.process, self.samples = psutil.Process(pid), []
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -152,10 +153,10 @@ class _CpuSampler:
     def _run(self) -> None:
         while not self.done.wait(0.2):
             try:
-                fields = self.stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:  # the process ended, or no /proc here
+                times = self.process.cpu_times()
+            except psutil.Error:  # the process ended
                 return
-            self.samples.append((time.monotonic(), (int(fields[11]) + int(fields[12])) / self.tick))
+            self.samples.append((time.monotonic(), times.user + times.system))
 
     def stop(self) -> None:
         self.done.set()
