@@ -77,6 +77,9 @@ class AdaptOptions:
     # BatchNorm statistics kept at the start's (optim.freeze_norm_stats): on four real folds the held-out frames
     # gained more and the engine's rooms stopped forgetting (validation +0.018..+0.027 -> -0.005..+0.003; log 22)
     freeze_norm_stats: bool = True
+    # dense depth: occlusion-boundary labels drawn from its discontinuities (data.ob_from_depth) train the OB head
+    # on the recording too; off: the recording trains depth only and the engine's exact labels alone teach OB
+    boundaries_from_depth: bool = True
     # tf/none: the replayed engine frames' GT depth also supervises (loss.replay_depth_weight); it cut video's
     # forgetting of the engine's rooms 2-3x at the same held-out gain (experiment log 21); 0: photometric only
     replay_depth_weight: float = 1.0
@@ -178,7 +181,7 @@ def _recording_source(recording: Recording, split: TimeSplit, output: Path, opti
         # sparse depth has no edges to label (every point borders a hole), dense depth does; a relative
         # model's smooth maps are no occlusion-boundary labels either
         dense = recording.details.get("depth") == "dense" and "relative" not in recording.details
-        ob = "from_depth" if dense else "none"
+        ob = "from_depth" if dense and options.boundaries_from_depth else "none"
         return SourceConfig(kind="folder", path=str(root), weight=weight, ob=ob)
     images = max(f["index"] for f in split.train) + 1  # bag images before the split (stamp order)
     return SourceConfig(kind="bag", path=str(recording.path), weight=weight, ob="none",
@@ -449,6 +452,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--freeze-norm-stats", action=argparse.BooleanOptionalAction, default=d.freeze_norm_stats,
                    help="keep the start's BatchNorm statistics; the affine weights still train (default on; "
                         "--no-freeze-norm-stats re-estimates them from the batches, as before log 22)")
+    p.add_argument("--boundaries-from-depth", action=argparse.BooleanOptionalAction, default=d.boundaries_from_depth,
+                   help="dense depth: train the OB head on labels drawn from its discontinuities too (default "
+                        "on; off: the recording trains depth only)")
     p.add_argument("--replay-depth-weight", type=float, default=d.replay_depth_weight,
                    help="tf/none: weight of the replayed engine frames' GT depth beside their photometric "
                         "loss (default %(default)s)")
@@ -527,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
                                synthetic_share=args.synthetic_share, lr=args.lr,
                                encoder_lr_scale=args.encoder_lr_scale, start_decay=args.start_decay,
                                start_decay_depth=args.start_decay_depth, freeze_norm_stats=args.freeze_norm_stats,
+                               boundaries_from_depth=args.boundaries_from_depth,
                                max_synthetic_loss=args.max_synthetic_loss, max_ods_loss=args.max_ods_loss,
                                replay_depth_weight=args.replay_depth_weight, video_stride=args.video_stride,
                                camera_height_m=args.camera_height,

@@ -202,6 +202,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--freeze-norm-stats", action=argparse.BooleanOptionalAction,
                    default=AdaptOptions.freeze_norm_stats,
                    help="keep the start's BatchNorm statistics (default modot-adapt's; off: entries 16-21)")
+    p.add_argument("--boundaries-from-depth", action=argparse.BooleanOptionalAction,
+                   default=AdaptOptions.boundaries_from_depth,
+                   help="dense: OB labels from the frames' depth train the OB head too (default modot-adapt's)")
     p.add_argument("--output", required=True)
     return p
 
@@ -222,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     options = AdaptOptions(steps=args.steps, minutes=0.0, threads=args.threads, replay_cache=args.replay_cache,
                            calibrate=not args.no_calibrate, encoder_lr_scale=args.encoder_lr_scale,
                            start_decay=args.start_decay, start_decay_depth=args.start_decay_depth,
-                           freeze_norm_stats=args.freeze_norm_stats)
+                           freeze_norm_stats=args.freeze_norm_stats,
+                           boundaries_from_depth=args.boundaries_from_depth)
     init = Path(args.init) if args.init else default_weights_path()
     test_frames = split_frames("test", args.test_n)
     synthetic_before = synthetic_scores(init, test_frames)
