@@ -152,7 +152,8 @@ with depth or a lidar row (RealSense room metric 1.48 → 0.27; 500 points per f
 aligned 0.296 → 0.271) and, with dense depth, the rooms'
 structure without forgetting the engine's (on frames not trained on, aligned / metric: TUM 0.226 /
 0.225 → 0.155 / 0.158, 0.120 / 0.134 with the depth side free (`--start-decay-depth 0`, log 24),
-RealSense 0.209 / 1.25 → 0.176 / 0.182, OAK-D 0.207 → 0.182; on a
+RealSense 0.209 / 1.25 → 0.176 / 0.182, OAK-D 0.207 → 0.182, a Kinect home 0.288 / 0.310 → 0.218 /
+0.260; three stills per room reach the issue's 0.15 / 0.18 on TUM's hall only); on a
 synthetic patrol of an unseen room two minutes of recording reach 0.099 aligned and metric with dense
 depth, 0.125 / 0.140 (aligned / metric) from video with odometry and 0.118 / 0.116 from video and the
 camera's height alone, the engine's rooms kept (the recipe before: 0.115;
@@ -164,7 +165,7 @@ The node's default backend is `auto`: on a 2-core CPU it picks OpenVINO (same de
 2 ppm) and answers a 30 Hz 320×240 camera at 29.9 Hz (p95 67 ms; the goal is 66), a 640×480 one at
 18.3 Hz, or at 29.5 Hz with `output_scale:=0.5`; 640×480 inference runs at 8.9 Hz. More needs a
 cheaper network than this AVX2 CPU gives (int8 is 1.06× here) ([benchmarks](docs/benchmarks.md)).
-Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–24)."""
+Details: [the model and its weights](docs/model.md#real-rooms), [experiment log](docs/experiments/README.md) (8–25)."""
 
 
 def render(status_dir: Path = STATUS_DIR) -> str:

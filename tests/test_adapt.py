@@ -92,15 +92,16 @@ def test_adapt_from_a_bag_in_one_line_picks_depth_holds_out_the_tail_and_writes_
     assert config["loss"]["replay_depth_weight"] == 0
     assert config["optim"]["freeze_norm_stats"] is True  # the default since experiment log 22
     folder = [src for src in config["data"]["sources"] if src["kind"] == "folder"][0]
-    assert folder["ob"] == "from_depth"  # dense depth labels its own occlusion boundaries
+    assert folder["ob"] == "none"  # the recording trains depth; the engine's exact labels teach OB (log 25)
 
 
 def test_the_gate_keeps_the_old_weights_with_one_line(tmp_path, robot_bag, tiny_init,
                                                       tiny_caches, capsys):  # noqa: F811
-    code, report = _run(tmp_path, robot_bag, tiny_init, tiny_caches, "--no-boundaries-from-depth")
+    code, report = _run(tmp_path, robot_bag, tiny_init, tiny_caches, "--boundaries-from-depth")
     assert code == 0
     config = load_checkpoint(tmp_path / "out" / "run" / "final.pt").training_config
-    assert [src["ob"] for src in config["data"]["sources"] if src["kind"] == "folder"] == ["none"]  # depth only
+    # asked for: dense depth labels its own occlusion boundaries too
+    assert [src["ob"] for src in config["data"]["sources"] if src["kind"] == "folder"] == ["from_depth"]
     if report["gate"]["passed"]:  # two steps of a tiny model may by chance help; then the file is there
         assert (tmp_path / "out" / "modot_adapted.pt").exists()
     else:
