@@ -69,6 +69,9 @@ def test_ods_and_ois_aggregate_counts_over_images():
     res = ev.result()
     assert res["ois_f"] == pytest.approx(1.0)
     assert res["ods_f"] < res["ois_f"]
+    # a resample of the images (the gate-noise bootstrap): both is the ODS; either alone has its own threshold
+    assert ev.ods_of(np.array([0, 1])) == pytest.approx(res["ods_f"])
+    assert ev.ods_of(np.array([0, 0])) == pytest.approx(1.0) == ev.ods_of(np.array([1, 1]))
 
 
 def test_nms_thins_a_blurred_ridge_to_its_centre():

@@ -339,6 +339,11 @@ class BoundaryEvaluator:
         """Number of images added so far."""
         return len(self._counts)
 
+    def ods_of(self, images: np.ndarray) -> float:
+        """ODS F of the added images at these indices (repeats count again: a bootstrap resample)."""
+        recall, precision, _ = _prf(np.stack(self._counts)[np.asarray(images)].sum(axis=0))
+        return _best_f_interpolated(self.thresholds, recall, precision)[0]
+
     def result(self) -> dict:
         """ODS / OIS / AP and the dataset PR curve (``thresholds``, ``precision``, ``recall``, ``f``)."""
         if not self._counts:
