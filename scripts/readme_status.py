@@ -153,7 +153,7 @@ aligned 0.296 → 0.271) and, with dense depth, the rooms'
 structure without forgetting the engine's (on frames not trained on, aligned / metric: TUM 0.226 /
 0.225 → 0.155 / 0.158, 0.120 / 0.134 with the depth side free (`--start-decay-depth 0`, log 24),
 RealSense 0.209 / 1.25 → 0.176 / 0.182, OAK-D 0.207 → 0.182, a Kinect home 0.288 / 0.310 → 0.218 /
-0.260; three stills per room reach the issue's 0.15 / 0.18 on TUM's hall only); on a
+0.260; three stills per room reach the issue's 0.15 / 0.18 only on TUM's hall with a freer depth side); on a
 synthetic patrol of an unseen room two minutes of recording reach 0.099 aligned and metric with dense
 depth, 0.125 / 0.140 (aligned / metric) from video with odometry and 0.118 / 0.116 from video and the
 camera's height alone, the engine's rooms kept (the recipe before: 0.115;
